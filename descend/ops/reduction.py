@@ -89,7 +89,8 @@ def logsumexp_array(a: np.ndarray, axes, keepdims: bool = True) -> np.ndarray:
     exponential overflows; an all -inf slice gives -inf, not nan."""
     m = np.max(a, axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
-    out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+    with np.errstate(divide="ignore"):  # log 0 = -inf is the right answer for all -inf
+        out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
     return out if keepdims else np.squeeze(out, axis=axes)
 
 
