@@ -36,8 +36,7 @@ CASES, REFERENCE = _load_fixture()
 def _build(spec: dict) -> S.Schedule:
     """Build the descend schedule a fixture case names (nested specs allowed)."""
     kwargs = {
-        k: _build(v) if isinstance(v, dict) and "fn" in v else v
-        for k, v in spec["kwargs"].items()
+        k: _build(v) if isinstance(v, dict) and "fn" in v else v for k, v in spec["kwargs"].items()
     }
     return getattr(S, spec["fn"])(**kwargs)
 
@@ -59,8 +58,15 @@ def test_fixture_covers_every_torch_scheduler():
         if spec["scheduler"] == "SequentialLR":
             names.update(s["scheduler"] for s in spec["schedulers"])
     assert names >= {
-        "LinearLR", "PolynomialLR", "ExponentialLR", "StepLR", "MultiStepLR",
-        "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR",
+        "LinearLR",
+        "PolynomialLR",
+        "ExponentialLR",
+        "StepLR",
+        "MultiStepLR",
+        "CosineAnnealingLR",
+        "CosineAnnealingWarmRestarts",
+        "OneCycleLR",
+        "SequentialLR",
     }
     assert all(REFERENCE[c["id"]].shape == (c["n"],) for c in CASES)
     assert (FIXTURES / "schedules.npz").stat().st_size < 500_000
@@ -89,7 +95,9 @@ def test_matches_torch_live(case, maker):
     live_case = next(c for c in maker.CASES if c["id"] == case["id"])
     assert live_case == case, "fixture is stale: rerun tests/fixtures/make_schedule_fixtures.py"
     live = maker.torch_lrs(live_case)
-    np.testing.assert_allclose(_sequence(_build(case["descend"]), case["n"]), live, rtol=RTOL, atol=0.0)
+    np.testing.assert_allclose(
+        _sequence(_build(case["descend"]), case["n"]), live, rtol=RTOL, atol=0.0
+    )
     np.testing.assert_allclose(REFERENCE[case["id"]], live, rtol=1e-15, atol=0.0)
 
 
@@ -139,26 +147,38 @@ def test_linear_and_polynomial_follow_their_formulas():
 
 
 def test_lecture_formulas():
-    # The lecture: linear alpha_0 (1 - t/T), exponential alpha_0 c^t, cosine alpha_0 cos^2(pi t / 2T).
+    # The lecture: linear alpha_0 (1 - t/T), exponential alpha_0 c^t,
+    # cosine alpha_0 cos^2(pi t / 2T).
     lin, exp, cos = S.linear(0.3, 0.0, 50), S.exponential(0.3, 0.9), S.cosine(0.3, 50)
     for t in range(51):
         assert lin(t) == pytest.approx(0.3 * (1 - t / 50), rel=1e-14, abs=1e-17)
         assert exp(t) == pytest.approx(0.3 * 0.9**t, rel=1e-14)
-        assert cos(t) == pytest.approx(0.3 * math.cos(math.pi / 2 * t / 50) ** 2, rel=1e-12, abs=1e-17)
+        assert cos(t) == pytest.approx(
+            0.3 * math.cos(math.pi / 2 * t / 50) ** 2, rel=1e-12, abs=1e-17
+        )
 
 
 def test_exponential_final_form_equals_gamma_form_until_total_steps():
     by_final = S.exponential(0.1, final=1e-3, total_steps=200)
     by_gamma = S.exponential(0.1, (1e-3 / 0.1) ** (1 / 200))
     np.testing.assert_allclose(_sequence(by_final, 201), _sequence(by_gamma, 201), rtol=1e-13)
-    assert by_gamma(400) < by_final(400) == 1e-3  # gamma form keeps decaying, final form is clamped
+    assert (
+        by_gamma(400) < by_final(400) == 1e-3
+    )  # gamma form keeps decaying, final form is clamped
 
 
 def test_step_and_multistep_boundaries():
     s = S.step(0.1, step_size=30, gamma=0.5)
     assert [s(t) for t in (0, 29, 30, 59, 60)] == [0.1, 0.1, 0.05, 0.05, 0.025]
     m = S.multistep(1.0, [10, 25], gamma=0.1)
-    assert [m(t) for t in (0, 9, 10, 24, 25, 10_000)] == [1.0, 1.0, 0.1, 0.1, 1.0 * 0.1**2, 1.0 * 0.1**2]
+    assert [m(t) for t in (0, 9, 10, 24, 25, 10_000)] == [
+        1.0,
+        1.0,
+        0.1,
+        0.1,
+        1.0 * 0.1**2,
+        1.0 * 0.1**2,
+    ]
     assert S.multistep(0.4, [])(123) == 0.4
 
 
@@ -205,7 +225,9 @@ def test_cosine_restarts_restart_points():
         assert s(r) == 0.1
     for a, b in zip(restarts, restarts[1:]):
         t_i = b - a
-        assert s(b - 1) == pytest.approx(0.01 + 0.09 * (1 + math.cos(math.pi * (t_i - 1) / t_i)) / 2, rel=1e-14)
+        assert s(b - 1) == pytest.approx(
+            0.01 + 0.09 * (1 + math.cos(math.pi * (t_i - 1) / t_i)) / 2, rel=1e-14
+        )
         assert 0.01 < s(b - 1) < s(a + 1) < 0.1
     equal = S.cosine_restarts(0.1, T_0=25)
     np.testing.assert_array_equal(_sequence(equal, 25), _sequence(equal, 100)[75:])
@@ -215,11 +237,20 @@ ONE_CYCLE = [
     dict(max_lr=0.1, total_steps=1000),
     dict(max_lr=0.1, total_steps=1000, anneal="linear"),
     dict(max_lr=0.1, total_steps=1000, three_phase=True),
-    dict(max_lr=2.0, total_steps=100, pct_start=0.5, div_factor=4.0, final_div_factor=10.0, anneal="linear"),
+    dict(
+        max_lr=2.0,
+        total_steps=100,
+        pct_start=0.5,
+        div_factor=4.0,
+        final_div_factor=10.0,
+        anneal="linear",
+    ),
 ]
 
 
-@pytest.mark.parametrize("kwargs", ONE_CYCLE, ids=lambda k: "-".join(f"{a}={b}" for a, b in k.items()))
+@pytest.mark.parametrize(
+    "kwargs", ONE_CYCLE, ids=lambda k: "-".join(f"{a}={b}" for a, b in k.items())
+)
 def test_one_cycle_shape(kwargs):
     s = S.one_cycle(**kwargs)
     total, max_lr = kwargs["total_steps"], kwargs["max_lr"]
@@ -230,7 +261,9 @@ def test_one_cycle_shape(kwargs):
     assert s(peak_step) == pytest.approx(max_lr, rel=1e-15)
     values = _sequence(s, total + 5)
     assert values.max() == pytest.approx(max_lr, rel=1e-15)
-    assert s(total - 1) == pytest.approx(min_lr, rel=1e-12)  # PyTorch: phases end at total_steps - 1
+    assert s(total - 1) == pytest.approx(
+        min_lr, rel=1e-12
+    )  # PyTorch: phases end at total_steps - 1
     assert s(total) == s(total + 1) == s(10 * total) == min_lr
     if kwargs.get("three_phase"):
         assert s(2 * peak_step) == pytest.approx(initial, rel=1e-12)
@@ -270,7 +303,17 @@ def test_warmup_zero_steps_is_then():
 def test_join_each_schedule_sees_step_minus_boundary():
     a, b, c = S.constant(0.5), S.linear(0.1, 0.0, 10), S.exponential(0.2, 0.5)
     s = S.join([a, b, c], [5, 20])
-    expected = {0: 0.5, 4: 0.5, 5: b(0), 6: b(1), 15: b(10), 19: b(14), 20: c(0), 21: c(1), 25: c(5)}
+    expected = {
+        0: 0.5,
+        4: 0.5,
+        5: b(0),
+        6: b(1),
+        15: b(10),
+        19: b(14),
+        20: c(0),
+        21: c(1),
+        25: c(5),
+    }
     for t, v in expected.items():
         assert s(t) == v, t
     assert S.join([0.3], [])(17) == 0.3
@@ -280,7 +323,9 @@ def test_join_each_schedule_sees_step_minus_boundary():
 def test_join_is_warmup_with_linear_first():
     then = S.cosine(0.1, 200)
     joined = S.join([S.linear(0.0, 0.1, 50), then], [50])
-    np.testing.assert_allclose(_sequence(joined, 300), _sequence(S.warmup(50, then), 300), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(
+        _sequence(joined, 300), _sequence(S.warmup(50, then), 300), rtol=1e-15, atol=0
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -354,7 +399,9 @@ AS_SCHEDULE_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("name, lr, error, match", AS_SCHEDULE_ERRORS, ids=[e[0] for e in AS_SCHEDULE_ERRORS])
+@pytest.mark.parametrize(
+    "name, lr, error, match", AS_SCHEDULE_ERRORS, ids=[e[0] for e in AS_SCHEDULE_ERRORS]
+)
 def test_as_schedule_errors(name, lr, error, match):
     with pytest.raises(error, match=match):
         S.as_schedule(lr)
@@ -377,7 +424,9 @@ STEP_ERRORS = [
 
 
 @pytest.mark.parametrize("bad, error, match", STEP_ERRORS, ids=[repr(e[0]) for e in STEP_ERRORS])
-@pytest.mark.parametrize("schedule", [S.cosine(0.1, 10), S.as_schedule(lambda t: 0.1)], ids=["cosine", "callable"])
+@pytest.mark.parametrize(
+    "schedule", [S.cosine(0.1, 10), S.as_schedule(lambda t: 0.1)], ids=["cosine", "callable"]
+)
 def test_bad_steps(schedule, bad, error, match):
     with pytest.raises(error, match=match):
         schedule(bad)
@@ -388,85 +437,316 @@ def test_bad_steps(schedule, bad, error, match):
 # ---------------------------------------------------------------------------
 
 ERRORS = [
-    ("constant negative", S.constant, dict(lr=-1e-3), ValueError, r"constant: lr must be a finite learning rate >= 0"),
+    (
+        "constant negative",
+        S.constant,
+        dict(lr=-1e-3),
+        ValueError,
+        r"constant: lr must be a finite learning rate >= 0",
+    ),
     ("constant inf", S.constant, dict(lr=math.inf), ValueError, r"constant: lr must be a finite"),
     ("constant str", S.constant, dict(lr="0.1"), TypeError, r"constant: lr must be a real number"),
-    ("linear total 0", S.linear, dict(init=0.1, final=0.0, total_steps=0), ValueError,
-     r"linear: total_steps must be a positive integer .*pass total_steps >= 1"),
-    ("linear total float", S.linear, dict(init=0.1, final=0.0, total_steps=10.0), TypeError,
-     r"linear: total_steps must be an integer"),
-    ("linear negative final", S.linear, dict(init=0.1, final=-0.1, total_steps=10), ValueError,
-     r"linear: final must be a finite learning rate >= 0"),
-    ("linear negative init", S.linear, dict(init=-0.1, final=0.0, total_steps=10), ValueError,
-     r"linear: init must be"),
-    ("polynomial total -5", S.polynomial, dict(init=0.1, final=0.0, total_steps=-5), ValueError,
-     r"polynomial: total_steps must be a positive integer"),
-    ("polynomial power 0", S.polynomial, dict(init=0.1, final=0.0, total_steps=5, power=0.0), ValueError,
-     r"polynomial: power must be a finite number > 0"),
-    ("exponential gamma 0", S.exponential, dict(init=0.1, gamma=0.0), ValueError,
-     r"exponential: gamma must be a finite number > 0.*gamma=0.99"),
-    ("exponential gamma -0.5", S.exponential, dict(init=0.1, gamma=-0.5), ValueError, r"exponential: gamma must be"),
-    ("exponential nothing", S.exponential, dict(init=0.1), ValueError,
-     r"exponential: give either gamma .*or both final and total_steps"),
-    ("exponential both forms", S.exponential, dict(init=0.1, gamma=0.9, final=0.01, total_steps=10), ValueError,
-     r"exponential: give either gamma .*not both"),
-    ("exponential final only", S.exponential, dict(init=0.1, final=0.01), ValueError,
-     r"exponential: give either gamma"),
-    ("exponential final 0", S.exponential, dict(init=0.1, final=0.0, total_steps=10), ValueError,
-     r"exponential: .*init and final must be > 0"),
-    ("exponential total 0", S.exponential, dict(init=0.1, final=0.01, total_steps=0), ValueError,
-     r"exponential: total_steps must be a positive integer"),
-    ("inverse_sqrt offset 0", S.inverse_sqrt, dict(init=0.1, offset=0), ValueError,
-     r"inverse_sqrt: offset must be a finite number > 0"),
-    ("inverse_sqrt negative", S.inverse_sqrt, dict(init=-0.1), ValueError, r"inverse_sqrt: init must be"),
-    ("step size 0", S.step, dict(init=0.1, step_size=0), ValueError, r"step: step_size must be a positive integer"),
-    ("step gamma 0", S.step, dict(init=0.1, step_size=3, gamma=0.0), ValueError, r"step: gamma must be a finite number > 0"),
-    ("multistep not increasing", S.multistep, dict(init=0.1, milestones=[30, 20]), ValueError,
-     r"multistep: milestones must be strictly increasing.*sort them"),
-    ("multistep duplicate", S.multistep, dict(init=0.1, milestones=[10, 10]), ValueError,
-     r"multistep: milestones must be strictly increasing"),
-    ("multistep zero", S.multistep, dict(init=0.1, milestones=[0, 10]), ValueError,
-     r"multistep: milestones must be positive"),
-    ("multistep float", S.multistep, dict(init=0.1, milestones=[10.5]), TypeError,
-     r"multistep: milestones must contain integers"),
-    ("multistep gamma", S.multistep, dict(init=0.1, milestones=[10], gamma=-1), ValueError,
-     r"multistep: gamma must be"),
-    ("cosine total 0", S.cosine, dict(init=0.1, total_steps=0), ValueError,
-     r"cosine: total_steps must be a positive integer"),
-    ("cosine negative final", S.cosine, dict(init=0.1, total_steps=10, final=-1e-5), ValueError,
-     r"cosine: final must be"),
-    ("restarts T_0 0", S.cosine_restarts, dict(init=0.1, T_0=0), ValueError,
-     r"cosine_restarts: T_0 must be a positive integer"),
-    ("restarts T_mult 0", S.cosine_restarts, dict(init=0.1, T_0=10, T_mult=0), ValueError,
-     r"cosine_restarts: T_mult must be an integer >= 1.*T_mult=2"),
-    ("restarts T_mult 1.5", S.cosine_restarts, dict(init=0.1, T_0=10, T_mult=1.5), TypeError,
-     r"cosine_restarts: T_mult must be an integer"),
-    ("one_cycle total 0", S.one_cycle, dict(max_lr=0.1, total_steps=0), ValueError,
-     r"one_cycle: total_steps must be a positive integer"),
-    ("one_cycle negative lr", S.one_cycle, dict(max_lr=-0.1, total_steps=10), ValueError,
-     r"one_cycle: max_lr must be"),
-    ("one_cycle pct 1.5", S.one_cycle, dict(max_lr=0.1, total_steps=10, pct_start=1.5), ValueError,
-     r"one_cycle: pct_start must be a fraction between 0 and 1"),
-    ("one_cycle div 0", S.one_cycle, dict(max_lr=0.1, total_steps=10, div_factor=0), ValueError,
-     r"one_cycle: div_factor must be a finite number > 0"),
-    ("one_cycle final div", S.one_cycle, dict(max_lr=0.1, total_steps=10, final_div_factor=-1), ValueError,
-     r"one_cycle: final_div_factor must be"),
-    ("one_cycle anneal", S.one_cycle, dict(max_lr=0.1, total_steps=10, anneal="cosine"), ValueError,
-     r"one_cycle: anneal must be 'cos' or 'linear'"),
-    ("one_cycle 3 phase pct", S.one_cycle, dict(max_lr=0.1, total_steps=10, pct_start=0.6, three_phase=True),
-     ValueError, r"one_cycle: .*pct_start must be <= 0.5"),
-    ("warmup negative", S.warmup, dict(steps=-1, then=0.1), ValueError, r"warmup: steps must be >= 0.*pass 0"),
-    ("warmup float steps", S.warmup, dict(steps=1.5, then=0.1), TypeError, r"warmup: steps must be an integer"),
-    ("warmup bad then", S.warmup, dict(steps=10, then="cosine"), TypeError, r"lr must be a float or a callable"),
-    ("warmup negative start", S.warmup, dict(steps=10, then=0.1, start=-0.1), ValueError, r"warmup: start must be"),
-    ("join count", S.join, dict(schedules=[0.1, 0.2], boundaries=[]), ValueError,
-     r"join: boundaries must have one entry fewer than schedules.*2 schedules and 0 boundaries"),
-    ("join empty", S.join, dict(schedules=[], boundaries=[]), ValueError, r"join: schedules must contain"),
-    ("join order", S.join, dict(schedules=[0.1, 0.2, 0.3], boundaries=[20, 10]), ValueError,
-     r"join: boundaries must be strictly increasing"),
-    ("join zero", S.join, dict(schedules=[0.1, 0.2], boundaries=[0]), ValueError, r"join: boundaries must be positive"),
-    ("join bad schedule", S.join, dict(schedules=[0.1, None], boundaries=[5]), TypeError,
-     r"lr must be a float or a callable"),
+    (
+        "linear total 0",
+        S.linear,
+        dict(init=0.1, final=0.0, total_steps=0),
+        ValueError,
+        r"linear: total_steps must be a positive integer .*pass total_steps >= 1",
+    ),
+    (
+        "linear total float",
+        S.linear,
+        dict(init=0.1, final=0.0, total_steps=10.0),
+        TypeError,
+        r"linear: total_steps must be an integer",
+    ),
+    (
+        "linear negative final",
+        S.linear,
+        dict(init=0.1, final=-0.1, total_steps=10),
+        ValueError,
+        r"linear: final must be a finite learning rate >= 0",
+    ),
+    (
+        "linear negative init",
+        S.linear,
+        dict(init=-0.1, final=0.0, total_steps=10),
+        ValueError,
+        r"linear: init must be",
+    ),
+    (
+        "polynomial total -5",
+        S.polynomial,
+        dict(init=0.1, final=0.0, total_steps=-5),
+        ValueError,
+        r"polynomial: total_steps must be a positive integer",
+    ),
+    (
+        "polynomial power 0",
+        S.polynomial,
+        dict(init=0.1, final=0.0, total_steps=5, power=0.0),
+        ValueError,
+        r"polynomial: power must be a finite number > 0",
+    ),
+    (
+        "exponential gamma 0",
+        S.exponential,
+        dict(init=0.1, gamma=0.0),
+        ValueError,
+        r"exponential: gamma must be a finite number > 0.*gamma=0.99",
+    ),
+    (
+        "exponential gamma -0.5",
+        S.exponential,
+        dict(init=0.1, gamma=-0.5),
+        ValueError,
+        r"exponential: gamma must be",
+    ),
+    (
+        "exponential nothing",
+        S.exponential,
+        dict(init=0.1),
+        ValueError,
+        r"exponential: give either gamma .*or both final and total_steps",
+    ),
+    (
+        "exponential both forms",
+        S.exponential,
+        dict(init=0.1, gamma=0.9, final=0.01, total_steps=10),
+        ValueError,
+        r"exponential: give either gamma .*not both",
+    ),
+    (
+        "exponential final only",
+        S.exponential,
+        dict(init=0.1, final=0.01),
+        ValueError,
+        r"exponential: give either gamma",
+    ),
+    (
+        "exponential final 0",
+        S.exponential,
+        dict(init=0.1, final=0.0, total_steps=10),
+        ValueError,
+        r"exponential: .*init and final must be > 0",
+    ),
+    (
+        "exponential total 0",
+        S.exponential,
+        dict(init=0.1, final=0.01, total_steps=0),
+        ValueError,
+        r"exponential: total_steps must be a positive integer",
+    ),
+    (
+        "inverse_sqrt offset 0",
+        S.inverse_sqrt,
+        dict(init=0.1, offset=0),
+        ValueError,
+        r"inverse_sqrt: offset must be a finite number > 0",
+    ),
+    (
+        "inverse_sqrt negative",
+        S.inverse_sqrt,
+        dict(init=-0.1),
+        ValueError,
+        r"inverse_sqrt: init must be",
+    ),
+    (
+        "step size 0",
+        S.step,
+        dict(init=0.1, step_size=0),
+        ValueError,
+        r"step: step_size must be a positive integer",
+    ),
+    (
+        "step gamma 0",
+        S.step,
+        dict(init=0.1, step_size=3, gamma=0.0),
+        ValueError,
+        r"step: gamma must be a finite number > 0",
+    ),
+    (
+        "multistep not increasing",
+        S.multistep,
+        dict(init=0.1, milestones=[30, 20]),
+        ValueError,
+        r"multistep: milestones must be strictly increasing.*sort them",
+    ),
+    (
+        "multistep duplicate",
+        S.multistep,
+        dict(init=0.1, milestones=[10, 10]),
+        ValueError,
+        r"multistep: milestones must be strictly increasing",
+    ),
+    (
+        "multistep zero",
+        S.multistep,
+        dict(init=0.1, milestones=[0, 10]),
+        ValueError,
+        r"multistep: milestones must be positive",
+    ),
+    (
+        "multistep float",
+        S.multistep,
+        dict(init=0.1, milestones=[10.5]),
+        TypeError,
+        r"multistep: milestones must contain integers",
+    ),
+    (
+        "multistep gamma",
+        S.multistep,
+        dict(init=0.1, milestones=[10], gamma=-1),
+        ValueError,
+        r"multistep: gamma must be",
+    ),
+    (
+        "cosine total 0",
+        S.cosine,
+        dict(init=0.1, total_steps=0),
+        ValueError,
+        r"cosine: total_steps must be a positive integer",
+    ),
+    (
+        "cosine negative final",
+        S.cosine,
+        dict(init=0.1, total_steps=10, final=-1e-5),
+        ValueError,
+        r"cosine: final must be",
+    ),
+    (
+        "restarts T_0 0",
+        S.cosine_restarts,
+        dict(init=0.1, T_0=0),
+        ValueError,
+        r"cosine_restarts: T_0 must be a positive integer",
+    ),
+    (
+        "restarts T_mult 0",
+        S.cosine_restarts,
+        dict(init=0.1, T_0=10, T_mult=0),
+        ValueError,
+        r"cosine_restarts: T_mult must be an integer >= 1.*T_mult=2",
+    ),
+    (
+        "restarts T_mult 1.5",
+        S.cosine_restarts,
+        dict(init=0.1, T_0=10, T_mult=1.5),
+        TypeError,
+        r"cosine_restarts: T_mult must be an integer",
+    ),
+    (
+        "one_cycle total 0",
+        S.one_cycle,
+        dict(max_lr=0.1, total_steps=0),
+        ValueError,
+        r"one_cycle: total_steps must be a positive integer",
+    ),
+    (
+        "one_cycle negative lr",
+        S.one_cycle,
+        dict(max_lr=-0.1, total_steps=10),
+        ValueError,
+        r"one_cycle: max_lr must be",
+    ),
+    (
+        "one_cycle pct 1.5",
+        S.one_cycle,
+        dict(max_lr=0.1, total_steps=10, pct_start=1.5),
+        ValueError,
+        r"one_cycle: pct_start must be a fraction between 0 and 1",
+    ),
+    (
+        "one_cycle div 0",
+        S.one_cycle,
+        dict(max_lr=0.1, total_steps=10, div_factor=0),
+        ValueError,
+        r"one_cycle: div_factor must be a finite number > 0",
+    ),
+    (
+        "one_cycle final div",
+        S.one_cycle,
+        dict(max_lr=0.1, total_steps=10, final_div_factor=-1),
+        ValueError,
+        r"one_cycle: final_div_factor must be",
+    ),
+    (
+        "one_cycle anneal",
+        S.one_cycle,
+        dict(max_lr=0.1, total_steps=10, anneal="cosine"),
+        ValueError,
+        r"one_cycle: anneal must be 'cos' or 'linear'",
+    ),
+    (
+        "one_cycle 3 phase pct",
+        S.one_cycle,
+        dict(max_lr=0.1, total_steps=10, pct_start=0.6, three_phase=True),
+        ValueError,
+        r"one_cycle: .*pct_start must be <= 0.5",
+    ),
+    (
+        "warmup negative",
+        S.warmup,
+        dict(steps=-1, then=0.1),
+        ValueError,
+        r"warmup: steps must be >= 0.*pass 0",
+    ),
+    (
+        "warmup float steps",
+        S.warmup,
+        dict(steps=1.5, then=0.1),
+        TypeError,
+        r"warmup: steps must be an integer",
+    ),
+    (
+        "warmup bad then",
+        S.warmup,
+        dict(steps=10, then="cosine"),
+        TypeError,
+        r"lr must be a float or a callable",
+    ),
+    (
+        "warmup negative start",
+        S.warmup,
+        dict(steps=10, then=0.1, start=-0.1),
+        ValueError,
+        r"warmup: start must be",
+    ),
+    (
+        "join count",
+        S.join,
+        dict(schedules=[0.1, 0.2], boundaries=[]),
+        ValueError,
+        r"join: boundaries must have one entry fewer than schedules.*2 schedules and 0 boundaries",
+    ),
+    (
+        "join empty",
+        S.join,
+        dict(schedules=[], boundaries=[]),
+        ValueError,
+        r"join: schedules must contain",
+    ),
+    (
+        "join order",
+        S.join,
+        dict(schedules=[0.1, 0.2, 0.3], boundaries=[20, 10]),
+        ValueError,
+        r"join: boundaries must be strictly increasing",
+    ),
+    (
+        "join zero",
+        S.join,
+        dict(schedules=[0.1, 0.2], boundaries=[0]),
+        ValueError,
+        r"join: boundaries must be positive",
+    ),
+    (
+        "join bad schedule",
+        S.join,
+        dict(schedules=[0.1, None], boundaries=[5]),
+        TypeError,
+        r"lr must be a float or a callable",
+    ),
 ]
 
 

@@ -94,8 +94,7 @@ def _positive_int(fn: str, name: str, value: Any, what: str) -> int:
         )
     if value <= 0:
         raise ValueError(
-            f"{fn}: {name} must be a positive integer ({what}), got {value}; "
-            f"pass {name} >= 1"
+            f"{fn}: {name} must be a positive integer ({what}), got {value}; " f"pass {name} >= 1"
         )
     return int(value)
 
@@ -104,8 +103,7 @@ def _positive_real(fn: str, name: str, value: Any, fix: str) -> float:
     """Validate a finite real number > 0."""
     if not _is_real(value):
         raise TypeError(
-            f"{fn}: {name} must be a real number, got {value!r} of type "
-            f"{type(value).__name__}"
+            f"{fn}: {name} must be a real number, got {value!r} of type " f"{type(value).__name__}"
         )
     value = float(value)
     if not math.isfinite(value) or value <= 0.0:
@@ -118,9 +116,7 @@ def _increasing_ints(fn: str, name: str, values: Any) -> tuple[int, ...]:
     try:
         items = tuple(values)
     except TypeError:
-        raise TypeError(
-            f"{fn}: {name} must be a sequence of integers, got {values!r}"
-        ) from None
+        raise TypeError(f"{fn}: {name} must be a sequence of integers, got {values!r}") from None
     for v in items:
         if not _is_int(v):
             raise TypeError(
@@ -150,9 +146,7 @@ def _check_step(step: Any) -> int:
         )
     t = int(step)
     if t < 0:
-        raise ValueError(
-            f"schedule: step must be >= 0 (the first update is step 0), got {t}"
-        )
+        raise ValueError(f"schedule: step must be >= 0 (the first update is step 0), got {t}")
     return t
 
 
@@ -184,8 +178,7 @@ class Schedule:
     def _evaluate_array(self, steps: np.ndarray) -> np.ndarray:
         if steps.dtype.kind not in "iu":
             raise TypeError(
-                f"schedule: an array of steps must have an integer dtype, got "
-                f"{steps.dtype}"
+                f"schedule: an array of steps must have an integer dtype, got " f"{steps.dtype}"
             )
         if steps.size and steps.min() < 0:
             raise ValueError(
@@ -672,16 +665,23 @@ def one_cycle(
     """
     fn = "one_cycle"
     max_lr = _lr(fn, "max_lr", max_lr)
-    total_steps = _positive_int(fn, "total_steps", total_steps, "the number of updates in the cycle")
+    total_steps = _positive_int(
+        fn, "total_steps", total_steps, "the number of updates in the cycle"
+    )
     if not _is_real(pct_start) or not 0.0 <= pct_start <= 1.0:
         raise ValueError(
             f"{fn}: pct_start must be a fraction between 0 and 1 (the part of "
             f"the cycle spent warming up), got {pct_start!r}; e.g. pct_start=0.3"
         )
     pct_start = float(pct_start)
-    div_factor = _positive_real(fn, "div_factor", div_factor, "initial lr is max_lr / div_factor, e.g. 25")
+    div_factor = _positive_real(
+        fn, "div_factor", div_factor, "initial lr is max_lr / div_factor, e.g. 25"
+    )
     final_div_factor = _positive_real(
-        fn, "final_div_factor", final_div_factor, "min lr is initial lr / final_div_factor, e.g. 1e4"
+        fn,
+        "final_div_factor",
+        final_div_factor,
+        "min lr is initial lr / final_div_factor, e.g. 1e4",
     )
     if anneal not in ("cos", "linear"):
         raise ValueError(f"{fn}: anneal must be 'cos' or 'linear', got {anneal!r}")
@@ -693,7 +693,9 @@ def one_cycle(
             f"2 * pct_start of the cycle, so pct_start must be <= 0.5, got "
             f"{pct_start}; lower pct_start or use three_phase=False"
         )
-    return _OneCycle(max_lr, total_steps, pct_start, div_factor, final_div_factor, anneal, three_phase)
+    return _OneCycle(
+        max_lr, total_steps, pct_start, div_factor, final_div_factor, anneal, three_phase
+    )
 
 
 class _Warmup(Schedule):
@@ -775,7 +777,9 @@ def join(schedules: Sequence[ScheduleLike], boundaries: Sequence[int]) -> Schedu
     try:
         items = tuple(schedules)
     except TypeError:
-        raise TypeError(f"{fn}: schedules must be a sequence of schedules, got {schedules!r}") from None
+        raise TypeError(
+            f"{fn}: schedules must be a sequence of schedules, got {schedules!r}"
+        ) from None
     if not items:
         raise ValueError(f"{fn}: schedules must contain at least one schedule, got none")
     bounds = _increasing_ints(fn, "boundaries", boundaries)

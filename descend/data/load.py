@@ -1,0 +1,93 @@
+"""``load_dataset``: one entry point for named datasets and the user's own files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .catalog import IMAGE_DATASETS, get_spec
+from .dataset import Splits, Task
+from .errors import DataFormatError, DatasetNotFoundError
+from .mnist import load_image_dataset
+from .tabular import load_tabular
+
+__all__ = ["load_dataset", "available_datasets"]
+
+PathLike = str | os.PathLike[str]
+
+_IMAGE_ARCHIVE_KEYS = ({"train_images", "train_labels"}, {"x_train", "y_train"})
+
+
+def available_datasets() -> list[str]:
+    """The names :func:`load_dataset` knows (besides file paths)."""
+    return sorted(IMAGE_DATASETS)
+
+
+def load_dataset(
+    name: str | os.PathLike[str],
+    *,
+    data_dir: PathLike | None = None,
+    download: bool = True,
+    flatten: bool = False,
+    verify: bool = True,
+    progress: bool = True,
+    target: str | None = None,
+    task: Task | None = None,
+    **tabular_options: Any,
+) -> Splits:
+    """Load a dataset by name (``"mnist"``, ``"fashion-mnist"``) or from a file.
+
+    * A known name loads that image dataset (see :func:`~descend.data.load_mnist`) with
+      ``data_dir``, ``download``, ``flatten``, ``verify`` and ``progress``.
+    * A ``.npz`` archive with MNIST-style keys (``train_images`` ..., or ``x_train`` ...) loads
+      as an image dataset of 28x28 images with labels 0..9.
+    * Any other ``.csv``/``.tsv``/``.npz`` file loads as tabular data with
+      :func:`~descend.data.load_tabular`; ``target`` is then required, and ``task`` and the
+      ``tabular_options`` (``features``, ``dev``, ``test``, ``dev_fraction``, ``test_fraction``,
+      ``seed``, ``standardize``, ``delimiter``) are passed on.
+
+    Raises:
+        DatasetNotFoundError: an unknown name that is not an existing file.
+        DataFormatError: a tabular file without ``target``.
+    """
+    text = os.fspath(name)
+    spec = get_spec(text)
+    if spec is not None and not Path(text).is_file():
+        _no_tabular_options(text, target, task, tabular_options)
+        return load_image_dataset(
+            spec, data_dir, download=download, flatten=flatten, verify=verify, progress=progress
+        )
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise DatasetNotFoundError(
+            f"{text!r} is neither a known dataset ({', '.join(available_datasets())}) nor an "
+            "existing .csv/.tsv/.npz file"
+        )
+    if path.suffix.lower() == ".npz" and target is None and _is_image_archive(path):
+        _no_tabular_options(text, target, task, tabular_options)
+        mnist = IMAGE_DATASETS["mnist"]
+        return load_image_dataset(mnist, path, download=False, flatten=flatten, verify=verify)
+    if target is None:
+        raise DataFormatError(
+            f"{path}: tabular data needs the name of its target column (target=..., command "
+            "line: --target NAME)"
+        )
+    return load_tabular(path, target, task, **tabular_options)
+
+
+def _is_image_archive(path: Path) -> bool:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = set(archive.files)
+    except Exception:  # an unreadable archive gets its error from the tabular reader
+        return False
+    return any(required <= keys for required in _IMAGE_ARCHIVE_KEYS)
+
+
+def _no_tabular_options(name: str, target: Any, task: Any, options: dict[str, Any]) -> None:
+    given = [k for k, v in (("target", target), ("task", task)) if v is not None] + list(options)
+    if given:
+        raise TypeError(f"load_dataset({name!r}): {', '.join(given)} apply only to tabular files")

@@ -1,0 +1,693 @@
+"""A user's own tabular data: CSV (with a header line) or ``.npz``, one named target column.
+
+Task inference follows the lecture's output distributions:
+
+* a target with values in {0, 1} -> ``"binary"`` (Bernoulli output: sigmoid + binary
+  cross-entropy); targets float32 0/1;
+* an integer target whose values are exactly 0..K-1 with K > 2 -> ``"multiclass"`` (categorical
+  output: softmax + cross-entropy); targets int64 class indices;
+* a text target -> ``"binary"`` with two distinct labels, ``"multiclass"`` with more; labels
+  are sorted and mapped to class indices, the list kept in ``classes``;
+* any other numeric target -> ``"regression"`` (Normal output: MSE); targets float32.
+
+"Integer" means written without a decimal point or exponent in a CSV file, or an integer or
+boolean dtype in an ``.npz``: ``3`` is a class, ``3.0`` a real number. Pass ``task=`` to
+override the inference (e.g. ``task="multiclass"`` for labels 1..5, which then map to class
+indices 0..4 by sorted value).
+
+Features (all other columns, or those named by ``features=``) must be numeric and finite. They
+are standardised with the mean and std of the *training split only* (see
+:mod:`descend.data.standardize`); the statistics, the feature order and the label encoding are
+kept in a :class:`TabularSchema` so that dev, test and prediction data are transformed exactly
+as the training data was.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args
+
+import numpy as np
+
+from .dataset import Dataset, Splits, Task, make_rng
+from .errors import DataFormatError, DatasetNotFoundError
+from .standardize import Standardizer
+
+__all__ = ["load_tabular", "read_table", "TabularSchema", "infer_task", "TASKS"]
+
+PathLike = str | os.PathLike[str]
+TASKS: tuple[str, ...] = get_args(Task)
+
+_MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-"}
+_DEFAULT_FRACTION = 0.1
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+@dataclass
+class Table:
+    """The columns of one file, before any interpretation.
+
+    CSV columns are arrays of stripped strings; ``.npz`` columns keep their dtype.
+    """
+
+    path: Path
+    columns: dict[str, np.ndarray]
+    n_rows: int
+    lines: np.ndarray | None = None  # CSV: the line number of each row, for messages
+
+    def where(self, row: int) -> str:
+        if self.lines is not None:
+            return f"{self.path.name} line {int(self.lines[row])}"
+        return f"{self.path.name} row {row}"
+
+    @property
+    def from_text(self) -> bool:
+        return self.lines is not None
+
+
+def read_table(path: PathLike, *, delimiter: str | None = None) -> Table:
+    """Read a ``.csv``/``.tsv`` (optionally ``.gz``) or ``.npz`` file into a :class:`Table`.
+
+    In an ``.npz`` each 1-D array is a column; a 2-D array ``a`` of shape (N, k) gives the
+    columns ``a[0]`` .. ``a[k-1]``.
+
+    Raises:
+        DatasetNotFoundError: the file does not exist.
+        DataFormatError: the file is empty, malformed, or of an unsupported type.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        where = "is a directory" if path.is_dir() else "does not exist"
+        raise DatasetNotFoundError(f"{path}: {where}; expected a .csv or .npz file")
+    suffixes = [s.lower() for s in path.suffixes]
+    compressed = bool(suffixes) and suffixes[-1] == ".gz"
+    kind = suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
+    if kind == ".npz" and not compressed:
+        return _read_npz_table(path)
+    if kind in (".csv", ".tsv", ".txt"):
+        if delimiter is None:
+            delimiter = "\t" if kind == ".tsv" else ","
+        return _read_csv_table(path, delimiter, compressed)
+    raise DataFormatError(f"{path}: unsupported file type; use .csv, .tsv (optionally .gz) or .npz")
+
+
+def _read_csv_table(path: Path, delimiter: str, compressed: bool) -> Table:
+    try:
+        raw = gzip.decompress(path.read_bytes()) if compressed else path.read_bytes()
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataFormatError(f"{path}: not UTF-8 text ({error})") from error
+    except (OSError, EOFError) as error:
+        raise DataFormatError(f"{path}: cannot read: {error}") from error
+    if not text.strip():
+        raise DataFormatError(f"{path}: the file is empty; expected a header line and data rows")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for record in reader:
+            if not record or all(not field.strip() for field in record):
+                continue  # blank line
+            record = [field.strip() for field in record]
+            if header is None:
+                header = record
+                _check_header(path, header)
+                continue
+            if len(record) != len(header):
+                raise DataFormatError(
+                    f"{path} line {reader.line_num}: {len(record)} fields, but the header has "
+                    f"{len(header)} ({', '.join(header)})"
+                )
+            rows.append(record)
+            lines.append(reader.line_num)
+    except csv.Error as error:
+        raise DataFormatError(f"{path} line {reader.line_num}: malformed CSV: {error}") from error
+    assert header is not None
+    if not rows:
+        raise DataFormatError(f"{path}: the file has a header line but no data rows")
+    columns = {name: np.array(values, dtype=str) for name, values in zip(header, zip(*rows))}
+    return Table(path, columns, len(rows), np.asarray(lines, dtype=np.int64))
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(header, 1):
+        if not name:
+            raise DataFormatError(f"{path}: column {index} of the header line has no name")
+        if name in seen:
+            raise DataFormatError(f"{path}: the header names column {name!r} twice")
+        seen.add(name)
+
+
+def _read_npz_table(path: Path) -> Table:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except ValueError as error:
+        raise DataFormatError(
+            f"{path}: cannot read the .npz archive ({error}); object arrays are not supported, "
+            "store text as a fixed-width string array (e.g. np.array(labels, dtype=str))"
+        ) from error
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise DataFormatError(f"{path}: cannot read the .npz archive: {error}") from error
+    if not arrays:
+        raise DataFormatError(f"{path}: the archive holds no arrays")
+    columns: dict[str, np.ndarray] = {}
+    lengths: dict[str, int] = {}
+    for key, array in arrays.items():
+        if array.dtype.kind not in "biufUS":
+            raise DataFormatError(f"{path}: array {key!r} has unsupported dtype {array.dtype}")
+        if array.dtype.kind == "S":
+            array = np.char.decode(array, "utf-8")
+        if array.ndim == 1:
+            columns[key] = array
+        elif array.ndim == 2:
+            for j in range(array.shape[1]):
+                columns[f"{key}[{j}]"] = array[:, j]
+        else:
+            raise DataFormatError(
+                f"{path}: array {key!r} has shape {array.shape}; columns must be 1-D (N,) "
+                "or 2-D (N, k) arrays"
+            )
+        lengths[key] = len(array)
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{k}: {n}" for k, n in lengths.items())
+        raise DataFormatError(f"{path}: the arrays have different numbers of rows ({detail})")
+    n_rows = next(iter(lengths.values()))
+    if n_rows == 0:
+        raise DataFormatError(f"{path}: the arrays have no rows")
+    return Table(path, columns, n_rows)
+
+
+# --------------------------------------------------------------------------- interpreting columns
+
+
+def _numeric(table: Table, name: str, role: str) -> tuple[np.ndarray, bool]:
+    """Column ``name`` as float64 and whether it is integer-typed; errors name the first bad cell."""
+    column = table.columns[name]
+    if not table.from_text:
+        if column.dtype.kind in "US":
+            bad = 0
+            raise DataFormatError(
+                f"{table.path}: {role} column {name!r} is not numeric (text, e.g. "
+                f"{str(column[bad])!r} at {table.where(bad)})"
+            )
+        return column.astype(np.float64), column.dtype.kind in "biu"
+    try:
+        values = column.astype(np.float64)
+    except ValueError:
+        for row, cell in enumerate(column):
+            try:
+                float(cell)
+            except ValueError:
+                what = "a missing value" if cell.lower() in _MISSING else f"the value {str(cell)!r}"
+                raise DataFormatError(
+                    f"{table.path}: {role} column {name!r} is not numeric: {what} at "
+                    f"{table.where(row)}. Every {role} must be a number"
+                    + ("; encode text features as numbers or drop the column with features=[...]" if role == "feature" else "")
+                ) from None
+        raise  # pragma: no cover - astype and float() agree
+    integer = bool(np.char.isdigit(np.char.lstrip(column, "+-")).all())
+    return values, integer
+
+
+def _check_finite(table: Table, name: str, values: np.ndarray, role: str) -> None:
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        first = int(bad[0])
+        kind = "NaN (missing)" if np.isnan(values[first]) else "infinite"
+        raise DataFormatError(
+            f"{table.path}: {role} column {name!r} has {len(bad)} NaN/infinite value(s), the first "
+            f"({kind}) at {table.where(first)}; remove or fill those rows"
+        )
+
+
+@dataclass
+class _Target:
+    """The target column of one table: numeric (float64) or text (str)."""
+
+    table: Table
+    name: str
+    values: np.ndarray
+    numeric: bool
+    integer: bool
+
+    @property
+    def text(self) -> np.ndarray:
+        """The values as text labels: as written in a CSV file, else formatted."""
+        if self.table.from_text or not self.numeric:
+            return self.table.columns[self.name].astype(str)
+        return np.array([str(_python_scalar(v, self.integer)) for v in self.values])
+
+
+def _read_target(table: Table, name: str, task: str | None) -> _Target:
+    column = table.columns[name]
+    if not table.from_text:
+        if column.dtype.kind in "US":
+            _check_no_missing_text(table, name, column)
+            return _Target(table, name, column, False, False)
+        values = column.astype(np.float64)
+        _check_finite(table, name, values, "target")
+        return _Target(table, name, values, True, column.dtype.kind in "biu")
+    _check_no_missing_text(table, name, column)
+    try:
+        values = column.astype(np.float64)
+    except ValueError:
+        numeric_cells = [row for row, cell in enumerate(column) if _is_number(cell)]
+        if numeric_cells and task not in ("binary", "multiclass"):
+            text_row = next(row for row, cell in enumerate(column) if not _is_number(cell))
+            cell = str(column[text_row])
+            what = f"a missing value ({cell!r})" if cell.lower() in _MISSING else f"text ({cell!r})"
+            raise DataFormatError(
+                f"{table.path}: target column {name!r} mixes numbers (e.g. "
+                f"{str(column[numeric_cells[0]])!r} at {table.where(numeric_cells[0])}) and "
+                f"{what} at {table.where(text_row)}; fix the file, or pass task='multiclass' "
+                "(or 'binary') to treat every value as a class label"
+            ) from None
+        return _Target(table, name, column, False, False)
+    _check_finite(table, name, values, "target")
+    integer = bool(np.char.isdigit(np.char.lstrip(column, "+-")).all())
+    return _Target(table, name, values, True, integer)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_no_missing_text(table: Table, name: str, column: np.ndarray) -> None:
+    """Empty cells are missing values. (Words like "none" or "NA" can be real labels; in a
+    numeric column they are reported as text mixed with numbers.)"""
+    missing = np.char.str_len(column.astype(str)) == 0
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise DataFormatError(
+            f"{table.path}: target column {name!r} has {int(missing.sum())} missing (empty) "
+            f"value(s), the first at {table.where(row)}; remove those rows"
+        )
+
+
+def _python_scalar(value: Any, integer: bool) -> Any:
+    if isinstance(value, (str, np.str_)):
+        return str(value)
+    value = float(value)
+    return int(value) if integer or value.is_integer() else value
+
+
+def infer_task(values: np.ndarray, *, integer: bool) -> tuple[Task, tuple[Any, ...] | None, str]:
+    """The task for a target column (see the module docstring).
+
+    Args:
+        values: all target values (float64 for a numeric column, str for text).
+        integer: whether a numeric column is integer-typed.
+
+    Returns:
+        ``(task, classes, reason)``: the class labels (None for regression) and a sentence
+        saying why, for messages.
+    """
+    if values.dtype.kind in "US":
+        classes = tuple(str(c) for c in np.unique(values))
+        if len(classes) == 2:
+            return "binary", classes, f"text target with two labels {list(classes)}"
+        if len(classes) < 2:
+            raise DataFormatError(
+                f"the target has a single label {classes[0]!r} in every row; a classifier "
+                "needs at least two (pass task= to override)"
+            )
+        return "multiclass", classes, f"text target with {len(classes)} labels"
+    unique = np.unique(values)
+    if np.isin(unique, (0.0, 1.0)).all():
+        return "binary", (0, 1), "target values are 0/1"
+    k = len(unique)
+    if integer and k > 2 and unique[0] == 0 and unique[-1] == k - 1:
+        return "multiclass", tuple(range(k)), f"integer target with values 0..{k - 1}"
+    if integer:
+        reason = (
+            f"integer target whose values ({_describe(unique)}) are not 0..K-1; pass "
+            "task='multiclass' to treat them as classes"
+        )
+    else:
+        reason = "real-valued target"
+    return "regression", None, reason
+
+
+def _describe(unique: np.ndarray) -> str:
+    shown = ", ".join(str(_python_scalar(v, False)) for v in unique[:6])
+    return shown + (", ..." if len(unique) > 6 else "")
+
+
+def _classes_for(task: str, targets: list[_Target]) -> tuple[tuple[Any, ...] | None, str]:
+    """Task ``task`` was asked for explicitly: check the targets fit it and list the classes."""
+    numeric = all(t.numeric for t in targets)
+    if task == "regression":
+        if not numeric:
+            bad = next(t for t in targets if not t.numeric)
+            row = next(r for r, c in enumerate(bad.values) if not _is_number(str(c)))
+            raise DataFormatError(
+                f"{bad.table.path}: task='regression' needs a numeric target, but column "
+                f"{bad.name!r} has {str(bad.values[row])!r} at {bad.table.where(row)}"
+            )
+        return None, "task='regression' was given"
+    if numeric:
+        values = np.concatenate([t.values for t in targets])
+        integer = all(t.integer for t in targets)
+        unique = np.unique(values)
+        if task == "binary" and np.isin(unique, (0.0, 1.0)).all():
+            return (0, 1), "task='binary' was given"
+        classes = tuple(_python_scalar(v, integer) for v in unique)
+    else:
+        values = np.concatenate([t.text for t in targets])
+        classes = tuple(str(c) for c in np.unique(values))
+    if task == "binary" and len(classes) != 2:
+        shown = ", ".join(repr(c) for c in classes[:6]) + (", ..." if len(classes) > 6 else "")
+        raise DataFormatError(
+            f"task='binary' needs a target with two distinct values, but {targets[0].name!r} "
+            f"has {len(classes)}: {shown}"
+        )
+    return classes, f"task={task!r} was given"
+
+
+# --------------------------------------------------------------------------- the schema
+
+
+@dataclass
+class TabularSchema:
+    """How a table becomes model inputs and targets; fitted on the training data.
+
+    Attributes:
+        features: the feature columns, in input order.
+        target: the target column.
+        task: ``"regression"``, ``"binary"`` or ``"multiclass"``.
+        classes: original label of each class index (binary: index 1 is the positive class),
+            None for regression.
+        standardizer: the training split's feature statistics, or None if not standardising.
+        task_reason: why this task was chosen (inferred or given).
+    """
+
+    features: tuple[str, ...]
+    target: str
+    task: Task
+    classes: tuple[Any, ...] | None
+    standardizer: Standardizer | None
+    task_reason: str = ""
+
+    # -- features
+    def feature_matrix(self, table: Table) -> np.ndarray:
+        """The raw (unstandardised) float64 feature matrix of ``table`` in schema order."""
+        missing = [f for f in self.features if f not in table.columns]
+        if missing:
+            raise DataFormatError(
+                f"{table.path}: missing feature column(s) {', '.join(map(repr, missing))}; "
+                f"the file has {', '.join(map(repr, table.columns))}"
+            )
+        matrix = np.empty((table.n_rows, len(self.features)), dtype=np.float64)
+        for j, name in enumerate(self.features):
+            values, _ = _numeric(table, name, "feature")
+            _check_finite(table, name, values, "feature")
+            matrix[:, j] = values
+        return matrix
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Raw feature matrix (N, D) -> float32 model inputs (standardised if fitted so)."""
+        if self.standardizer is None:
+            return np.asarray(x, dtype=np.float32)
+        return self.standardizer.transform(x)
+
+    # -- targets
+    def encode_target(self, target: _Target | np.ndarray) -> np.ndarray:
+        """Target values -> float32 (regression, binary 0/1) or int64 class indices."""
+        if isinstance(target, _Target):
+            values, where = target.values, target.table.where
+        else:
+            values = np.asarray(target)
+            where = lambda row: f"row {row}"  # noqa: E731
+        if self.task == "regression":
+            if values.dtype.kind not in "biuf":
+                raise DataFormatError(f"a regression target must be numeric, got {values.dtype}")
+            return np.asarray(values, dtype=np.float32)
+        assert self.classes is not None
+        if any(isinstance(c, str) for c in self.classes) or values.dtype.kind in "US":
+            lookup = np.array([str(c) for c in self.classes])
+            if isinstance(target, _Target):
+                values = target.text
+            elif values.dtype.kind in "US":
+                values = values.astype(str)
+            else:
+                values = np.array([str(_python_scalar(v, False)) for v in values])
+        else:
+            lookup = np.array(self.classes, dtype=np.float64)
+            values = values.astype(np.float64)
+        order = np.argsort(lookup, kind="stable")
+        position = np.searchsorted(lookup, values, sorter=order)
+        position = np.minimum(position, len(lookup) - 1)
+        indices = order[position]
+        unknown = lookup[indices] != values
+        if unknown.any():
+            row = int(np.flatnonzero(unknown)[0])
+            raise DataFormatError(
+                f"{where(row)}: target {values[row]!r} is not one of the classes "
+                f"{list(self.classes)} of the training data"
+            )
+        return indices.astype(np.float32 if self.task == "binary" else np.int64)
+
+    def decode_target(self, indices: np.ndarray) -> np.ndarray:
+        """Class indices (or binary 0/1 predictions) -> the original labels."""
+        if self.classes is None:
+            raise ValueError("decode_target: a regression task has no classes")
+        labels = np.asarray(self.classes, dtype=object)
+        return labels[np.asarray(indices).astype(np.int64)]
+
+    # -- whole files
+    def load(self, path: PathLike, *, require_target: bool = False, delimiter: str | None = None) -> Dataset:
+        """Read a file (e.g. data to predict) into a :class:`Dataset` transformed like training.
+
+        The target column is used when present (``y`` None otherwise, unless
+        ``require_target``). Extra columns are ignored.
+        """
+        table = read_table(path, delimiter=delimiter)
+        x = self.transform(self.feature_matrix(table))
+        if self.target not in table.columns:
+            if require_target:
+                raise DataFormatError(_missing_target_message(table, self.target))
+            return Dataset(x, None)
+        target = _read_target(table, self.target, self.task)
+        return Dataset(x, self.encode_target(target))
+
+    # -- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form, e.g. to store with a checkpoint."""
+        return {
+            "features": list(self.features),
+            "target": self.target,
+            "task": self.task,
+            "classes": None if self.classes is None else list(self.classes),
+            "standardizer": None if self.standardizer is None else self.standardizer.to_dict(),
+            "task_reason": self.task_reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TabularSchema:
+        return cls(
+            features=tuple(data["features"]),
+            target=data["target"],
+            task=data["task"],
+            classes=None if data["classes"] is None else tuple(data["classes"]),
+            standardizer=None if data["standardizer"] is None else Standardizer.from_dict(data["standardizer"]),
+            task_reason=data.get("task_reason", ""),
+        )
+
+
+def _missing_target_message(table: Table, target: str) -> str:
+    return (
+        f"{table.path}: no target column {target!r}; the columns are "
+        f"{', '.join(map(repr, table.columns))}"
+    )
+
+
+# --------------------------------------------------------------------------- load_tabular
+
+
+def load_tabular(
+    path: PathLike,
+    target: str,
+    task: Task | None = None,
+    *,
+    features: Sequence[str] | None = None,
+    dev: PathLike | None = None,
+    test: PathLike | None = None,
+    dev_fraction: float | None = None,
+    test_fraction: float | None = None,
+    seed: int | np.random.Generator = 0,
+    standardize: bool = True,
+    delimiter: str | None = None,
+) -> Splits:
+    """Load a CSV or ``.npz`` table and split it into train/dev/test.
+
+    Args:
+        path: the data file (``.csv``/``.tsv`` with a header line, optionally ``.gz``, or
+            ``.npz`` with one array per column).
+        target: the name of the target column.
+        task: ``"regression"``, ``"binary"`` or ``"multiclass"``; inferred when None (see the
+            module docstring).
+        features: the feature columns, in order; default all columns but the target.
+        dev, test: separate files for the dev / test split (same columns). A split without a
+            file is cut from ``path`` instead.
+        dev_fraction, test_fraction: the share of ``path``'s rows for the dev / test split
+            (default 0.1 each when that split has no file; 0 for no such split). Rows are
+            assigned by a random permutation drawn from ``seed``; each split keeps file order.
+        seed: the seed (or Generator) of that permutation.
+        standardize: standardise the features with the training split's mean and std.
+        delimiter: the CSV field separator (default ``,``; tab for ``.tsv``).
+
+    Returns:
+        :class:`Splits` with float32 features (N, D); targets float32 (regression, binary 0/1)
+        or int64 class indices (multiclass); ``dev``/``test`` None when empty; ``schema``
+        holds the preprocessing for new data.
+
+    Raises:
+        DatasetNotFoundError: a file does not exist.
+        DataFormatError: a missing target or feature column, non-numeric features, NaN or
+            infinite values, an empty file, a target that does not fit ``task``, bad fractions.
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)} or None, not {task!r}")
+    main = read_table(path, delimiter=delimiter)
+    extra = {
+        split: read_table(file, delimiter=delimiter)
+        for split, file in (("dev", dev), ("test", test))
+        if file is not None
+    }
+    if target not in main.columns:
+        raise DataFormatError(_missing_target_message(main, target))
+    for table in extra.values():
+        if target not in table.columns:
+            raise DataFormatError(_missing_target_message(table, target))
+
+    feature_names = _choose_features(main, target, features)
+    fractions = _fractions(dev, test, dev_fraction, test_fraction)
+
+    # targets of every file decide the task and the class list
+    targets = {"main": _read_target(main, target, task)}
+    targets.update({split: _read_target(t, target, task) for split, t in extra.items()})
+    if task is None:
+        if len({t.numeric for t in targets.values()}) > 1:
+            raise DataFormatError(
+                f"the target column {target!r} is numeric in some files and text in others; "
+                "pass task= to treat every value as a class label"
+            )
+        numeric = targets["main"].numeric
+        values = np.concatenate([t.values if numeric else t.text for t in targets.values()])
+        integer = all(t.integer for t in targets.values())
+        chosen, classes, reason = infer_task(values, integer=integer)
+    else:
+        chosen = task
+        classes, reason = _classes_for(task, list(targets.values()))
+
+    schema = TabularSchema(tuple(feature_names), target, chosen, classes, None, reason)
+    raw_x = {"main": schema.feature_matrix(main)}
+    raw_x.update({split: schema.feature_matrix(t) for split, t in extra.items()})
+    encoded_y = {key: schema.encode_target(t) for key, t in targets.items()}
+
+    # cut the main file into splits
+    n = main.n_rows
+    counts = {split: _count(n, fraction) for split, fraction in fractions.items()}
+    n_train = n - sum(counts.values())
+    if n_train < 1:
+        raise DataFormatError(
+            f"{main.path}: {n} rows leave no training rows after the dev/test fractions "
+            f"{fractions}; lower the fractions or provide more data"
+        )
+    permutation = make_rng(seed).permutation(n)
+    index = {"train": np.sort(permutation[:n_train])}
+    start = n_train
+    for split, count in counts.items():
+        index[split] = np.sort(permutation[start : start + count])
+        start += count
+
+    x_train_raw = raw_x["main"][index["train"]]
+    if standardize:
+        schema.standardizer = Standardizer.fit(x_train_raw)
+
+    def make(split: str) -> Dataset | None:
+        if split in extra:
+            return Dataset(schema.transform(raw_x[split]), encoded_y[split])
+        rows = index.get(split)
+        if rows is None or len(rows) == 0:
+            return None
+        return Dataset(schema.transform(raw_x["main"][rows]), encoded_y["main"][rows])
+
+    train = make("train")
+    assert train is not None
+    return Splits(
+        train=train,
+        dev=make("dev"),
+        test=make("test"),
+        task=chosen,
+        classes=classes,
+        name=main.path.name,
+        source=str(main.path),
+        schema=schema,
+    )
+
+
+def _choose_features(table: Table, target: str, features: Sequence[str] | None) -> list[str]:
+    if features is None:
+        names = [name for name in table.columns if name != target]
+    else:
+        if isinstance(features, str):
+            raise TypeError("features must be a sequence of column names, not a string")
+        names = list(features)
+        unknown = [name for name in names if name not in table.columns]
+        if unknown:
+            raise DataFormatError(
+                f"{table.path}: no feature column(s) {', '.join(map(repr, unknown))}; the "
+                f"columns are {', '.join(map(repr, table.columns))}"
+            )
+        if target in names:
+            raise DataFormatError(f"the target column {target!r} cannot also be a feature")
+        if len(set(names)) != len(names):
+            raise DataFormatError("features= names a column twice")
+    if not names:
+        raise DataFormatError(f"{table.path}: no feature columns besides the target {target!r}")
+    return names
+
+
+def _fractions(
+    dev: PathLike | None,
+    test: PathLike | None,
+    dev_fraction: float | None,
+    test_fraction: float | None,
+) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for split, file, fraction in (("dev", dev, dev_fraction), ("test", test, test_fraction)):
+        if file is not None:
+            if fraction:
+                raise ValueError(f"give either {split}= (a file) or {split}_fraction=, not both")
+            continue
+        value = _DEFAULT_FRACTION if fraction is None else float(fraction)
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{split}_fraction must be in [0, 1), got {fraction!r}")
+        result[split] = value
+    if sum(result.values()) >= 1.0:
+        raise ValueError(f"dev_fraction + test_fraction must be below 1, got {sum(result.values())}")
+    return result
+
+
+def _count(n: int, fraction: float) -> int:
+    if fraction <= 0.0:
+        return 0
+    return max(1, int(round(n * fraction)))
