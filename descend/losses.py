@@ -5,20 +5,17 @@ i.e. minimise the negative log-likelihood sum_i -log p_model(y_i | x_i; theta) (
 the cross-entropy H(p_data, p_model), or KL(p_data || p_model) up to the constant H(p_data)).
 Each loss below is that NLL for one output distribution:
 
-====================================  ===========================================  ===========
-output distribution                   loss                                          function
-====================================  ===========================================  ===========
-Normal N(y; f, sigma^2), fixed sigma  (f - y)^2 (up to scale and constant)          mse_loss
-Normal N(y; mu, var), predicted var   (log var + (y - mu)^2 / var) / 2              gaussian_nll_loss
-Bernoulli(y; sigmoid(z))              softplus(z) - y z                             binary_cross_entropy_with_logits
-Bernoulli(y; p)                       -(y log p + (1 - y) log(1 - p))               binary_cross_entropy
-Categorical(y; softmax(z))            logsumexp(z) - z_y                            cross_entropy
-Categorical(y; exp(log_p))            -log_p_y                                      nll_loss
-any, target distribution given        sum_c t_c (log t_c - log_p_c)                 kl_div
-====================================  ===========================================  ===========
+- Normal N(y; f, sigma^2), sigma fixed:  (f - y)^2, up to scale and a constant   ``mse_loss``
+- Normal N(y; mu, var), var predicted:   (log var + (y - mu)^2 / var) / 2           ``gaussian_nll_loss``
+- Bernoulli(y; sigmoid(z)):              softplus(z) - y z                           ``binary_cross_entropy_with_logits``
+- Bernoulli(y; p):                       -(y log p + (1 - y) log(1 - p))             ``binary_cross_entropy``
+- Categorical(y; softmax(z)):            logsumexp(z) - z_y                          ``cross_entropy``
+- Categorical(y; exp(log_p)):            -log_p_y                                    ``nll_loss``
+- a given target distribution t:         sum_c t_c (log t_c - log_p_c)               ``kl_div``
 
-Every function takes ``reduction``: "mean" (the default: average over the examples, the
-minibatch estimate of the expected NLL), "sum", or "none" (one loss per example / element).
+Every function takes ``reduction``: "mean" (the default: the average over all loss terms -
+the examples for cross_entropy and nll_loss, every element for the elementwise losses - a
+minibatch estimate of the expected NLL), "sum", or "none" (the loss terms themselves).
 Numbers, formulas and conventions match PyTorch (``torch.nn.functional``). The losses whose
 derivative is closed-form are single fused ops: softmax + cross-entropy backpropagates
 ``(softmax(z) - onehot(y)) / N`` and sigmoid + binary cross-entropy ``(sigmoid(z) - y) / N``,
@@ -40,7 +37,6 @@ from typing import Any
 import numpy as np
 
 from .nn.module import Module
-from .ops.activations import sigmoid_array
 from .tensor import Function, Tensor
 
 __all__ = [
@@ -52,6 +48,8 @@ __all__ = [
 
 _REDUCTIONS = ("mean", "sum", "none")
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+# Up to this many classes, softmax cross-entropy works on a transposed copy of the logits.
+_TRANSPOSE_MAX_CLASSES = 32
 
 
 # ------------------------------------------------------------------------------ checks
@@ -146,10 +144,11 @@ def _as_logits_2d(fn: str, name: str, x: Any) -> Tensor:
 
 
 def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
+    # np.add.reduce is what np.sum and np.mean compute, without their Python-level overhead.
     if reduction == "mean":
-        return np.asarray(np.mean(loss), dtype=loss.dtype)
+        return np.asarray(np.add.reduce(loss, axis=None) / loss.dtype.type(loss.size))
     if reduction == "sum":
-        return np.asarray(np.sum(loss), dtype=loss.dtype)
+        return np.asarray(np.add.reduce(loss, axis=None))
     return loss
 
 
@@ -347,7 +346,8 @@ class BCE(Function):
     def backward(self, grad):
         up = _scale(grad, self.reduction, self.p.size)
         p, y = self.p, self.y
-        gp = (p - y) / np.maximum(p * (1 - p), p.dtype.type(1e-12)) * up
+        # PyTorch's floor is the float32 constant 1e-12f, also in float64.
+        gp = (p - y) / np.maximum(p * (1 - p), p.dtype.type(np.float32(1e-12))) * up
         gy = (self.log_1mp - self.log_p) * up if _wants_grad(self, 1) else None
         return gp, gy
 
@@ -381,17 +381,26 @@ class SoftmaxCrossEntropy(Function):
 
     Forward: one pass of log-softmax, saving e = exp(z - max z) and its row sums s.
     Backward: p = e * (g / s) is a fresh array, and the labels' entries are decreased in place.
+    With few classes (the common case, e.g. 10) the rows are short and NumPy reduces along
+    them slowly, so the work is done on a transposed (C, N) copy, reducing across rows.
     """
 
     def forward(self, z, labels, smoothing, reduction):
         n, classes = z.shape
         rows = np.arange(n)
-        e = z - np.max(z, axis=1, keepdims=True)
-        picked = e[rows, labels]
+        self.transposed = transposed = classes <= _TRANSPOSE_MAX_CLASSES
+        if transposed:
+            e = np.array(z.T, order="C")  # a fresh (C, N) copy
+            e -= np.maximum.reduce(e, axis=0)
+            picked = e[labels, rows]
+        else:
+            e = z - np.maximum.reduce(z, axis=1, keepdims=True)
+            picked = e[rows, labels]
+        axis = 0 if transposed else 1
         if smoothing:
-            mean_shifted = np.mean(e, axis=1)
+            mean_shifted = np.add.reduce(e, axis=axis) / e.dtype.type(classes)
         np.exp(e, out=e)
-        s = np.sum(e, axis=1)
+        s = np.add.reduce(e, axis=axis)
         loss = np.log(s)
         if smoothing:
             loss -= (1 - smoothing) * picked + smoothing * mean_shifted
@@ -402,12 +411,16 @@ class SoftmaxCrossEntropy(Function):
         return _reduce(loss, reduction)
 
     def backward(self, grad):
-        n, classes = self.e.shape
+        n = self.rows.shape[0]
         up = _scale(grad, self.reduction, n)
         coef = up / self.s
-        p = np.multiply(self.e, coef[:, None])
+        if self.transposed:
+            p = np.multiply(self.e.T, coef[:, None], order="C")
+        else:
+            p = np.multiply(self.e, coef[:, None])
         eps = self.smoothing
         if eps:
+            classes = p.shape[1]
             p[self.rows, self.labels] -= up * (1 - eps)
             p -= (up * (eps / classes))[..., None] if up.ndim else up * (eps / classes)
         else:
@@ -517,9 +530,9 @@ class KLDiv(Function):
         return _reduce_kl(loss, reduction)
 
     def backward(self, grad):
-        up = grad if self.reduction == "none" else grad / grad.dtype.type(self.count)
-        if self.reduction == "sum":
-            up = grad
+        up = grad
+        if self.reduction in ("mean", "batchmean"):
+            up = grad / grad.dtype.type(self.count)
         x, t = self.x, self.t
         gx = -(self.et if self.log_target else t) * up
         gt = None
@@ -538,7 +551,7 @@ def _reduce_kl(loss: np.ndarray, reduction: str) -> np.ndarray:
     return _reduce(loss, reduction)
 
 
-def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(input: Any, target: Any, log_target: bool = False, reduction: str = "mean") -> Tensor:
     """KL(t || p) for log-probabilities ``input`` = log p and a target distribution t.
 
     KL(t || p) = sum_c t_c (log t_c - log p_c) = H(t, p) - H(t): the cross-entropy minus the
@@ -549,6 +562,8 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
     """
     fn = "kl_div"
     _check_reduction(fn, reduction, _REDUCTIONS + ("batchmean",))
+    if not isinstance(log_target, (bool, np.bool_)):
+        raise TypeError(f"{fn}: log_target must be a bool, got {log_target!r} (pass reduction=... by name)")
     input = _as_input(fn, "input", input)
     target = _as_float_target(fn, "target", target, input)
     return KLDiv.apply(input, target, log_target=bool(log_target), reduction=reduction)

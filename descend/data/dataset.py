@@ -35,7 +35,9 @@ def make_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
         return rng
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, not {type(rng).__name__}")
+    raise TypeError(
+        f"rng must be a numpy.random.Generator, an int seed or None, not {type(rng).__name__}"
+    )
 
 
 class Dataset:
@@ -100,10 +102,10 @@ class Dataset:
                 them for a given seed. An int seeds a new Generator; None uses an unseeded one.
             drop_last: skip the final incomplete batch.
             reuse_buffers: gather every shuffled batch into the same two preallocated arrays
-                instead of new ones. Faster (no allocation per batch) but each yielded array is
-                overwritten by the next batch: only for a consumer that is done with a batch
-                before asking for the next one, like a training step. Default False: every
-                batch is a new array.
+                instead of new ones. This saves an allocation per batch, but each yielded
+                array is overwritten by the next batch: only for a consumer that is done with a
+                batch before asking for the next one, like a training step. Default False:
+                every batch is a new array.
 
         The permutation is drawn when this method is called, not at the first ``next()``.
         ``y_batch`` is None when the dataset has no targets.
@@ -139,7 +141,8 @@ class Dataset:
         take = np.take
         for start in range(0, stop, batch_size):
             index = order[start : start + batch_size]
-            yield take(x, index, axis=0), (None if y is None else take(y, index, axis=0))
+            xb = take(x, index, axis=0, mode="clip")  # indices are valid: no bounds check
+            yield xb, (None if y is None else take(y, index, axis=0, mode="clip"))
 
     def _gather_into(self, order: np.ndarray, batch_size: int, stop: int) -> Iterator[Batch]:
         x, y = self.x, self.y
@@ -151,12 +154,14 @@ class Dataset:
             index = order[start : start + batch_size]
             m = len(index)
             xb = x_buffer if m == size else x_buffer[:m]
-            take(x, index, axis=0, out=xb)
+            # mode="clip": a permutation's indices are in range, and mode="raise" would make
+            # np.take gather through a temporary buffer when out= is given
+            take(x, index, axis=0, out=xb, mode="clip")
             if y_buffer is None:
                 yield xb, None
             else:
                 yb = y_buffer if m == size else y_buffer[:m]
-                take(y, index, axis=0, out=yb)
+                take(y, index, axis=0, out=yb, mode="clip")
                 yield xb, yb
 
 

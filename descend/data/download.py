@@ -141,7 +141,9 @@ def _fetch(url: str, out: Any, *, what: str, progress: bool, timeout: float) -> 
                 if bar is not None:
                     bar.update(len(chunk))
     except urllib.error.HTTPError as error:
-        raise DownloadError(f"downloading {what} from {url} failed: HTTP {error.code} {error.reason}") from error
+        raise DownloadError(
+            f"downloading {what} from {url} failed: HTTP {error.code} {error.reason}"
+        ) from error
     except urllib.error.URLError as error:
         raise DownloadError(f"downloading {what} from {url} failed: {error.reason}") from error
     except (http.client.HTTPException, OSError) as error:

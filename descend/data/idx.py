@@ -67,7 +67,11 @@ def parse_idx(data: bytes | bytearray | memoryview, *, source: str = "<bytes>") 
         )
     zero0, zero1, code, ndim = view[0], view[1], view[2], view[3]
     if zero0 != 0 or zero1 != 0:
-        hint = " (it looks gzip-compressed; decompress it first)" if bytes(view[:2]) == GZIP_MAGIC else ""
+        hint = (
+            " (it looks gzip-compressed; decompress it first)"
+            if bytes(view[:2]) == GZIP_MAGIC
+            else ""
+        )
         raise DatasetCorruptError(
             f"{source}: not an IDX file: the magic number starts with bytes "
             f"{zero0:#04x} {zero1:#04x}, expected 0x00 0x00{hint}"

@@ -118,7 +118,9 @@ def candidates(spec: ImageDatasetSpec, data_dir: str | os.PathLike[str] | None) 
     return result
 
 
-def probe(spec: ImageDatasetSpec, candidate: Candidate) -> tuple[Found | None, str, dict[str, Path]]:
+def probe(
+    spec: ImageDatasetSpec, candidate: Candidate
+) -> tuple[Found | None, str, dict[str, Path]]:
     """Look at one candidate place.
 
     Returns ``(found, note, present)``: ``found`` is a complete copy or None; ``note`` says in a

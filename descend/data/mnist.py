@@ -19,17 +19,34 @@ structurally only (keys, shapes, dtypes, value ranges).
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .catalog import FASHION_MNIST, KNOWN_CONTENT, MNIST, ImageDatasetSpec
+from .catalog import (
+    FASHION_MNIST,
+    IMAGE_DATASETS,
+    KNOWN_CONTENT,
+    MNIST,
+    DataFile,
+    ImageDatasetSpec,
+    get_spec,
+)
 from .dataset import Dataset, Splits
 from .download import content_sha256, download_verified
 from .errors import DatasetCorruptError, DatasetNotFoundError, DownloadError
 from .idx import parse_idx, read_maybe_gzip
-from .locations import CACHE_ENV, DATA_ENV, Candidate, Found, candidates, dataset_cache_dir, probe
+from .locations import (
+    CACHE_ENV,
+    DATA_ENV,
+    Candidate,
+    Found,
+    candidates,
+    dataset_cache_dir,
+    probe,
+)
 
 __all__ = ["load_mnist", "load_fashion_mnist", "load_image_dataset", "download_dataset"]
 
@@ -91,7 +108,12 @@ def load_fashion_mnist(
     (``"T-shirt/top"``, ``"Trouser"``, ...).
     """
     return load_image_dataset(
-        FASHION_MNIST, data_dir, download=download, flatten=flatten, verify=verify, progress=progress
+        FASHION_MNIST,
+        data_dir,
+        download=download,
+        flatten=flatten,
+        verify=verify,
+        progress=progress,
     )
 
 
@@ -110,22 +132,49 @@ def load_image_dataset(
         found, note, _ = probe(spec, candidate)
         if found is not None:
             try:
-                return _load_found(spec, found, flatten=flatten, verify=verify)
+                splits = _load_found(spec, found, flatten=flatten, verify=verify)
             except _OtherDataset as other:
                 note = str(other)
+            else:
+                if found.label != "data_dir argument":
+                    _warn_if_data_dir_unused(spec, data_dir, looked, splits.source)
+                return splits
         looked.append((candidate, note))
 
     url = _base_url(spec)
     if not download:
-        raise DatasetNotFoundError(_not_found_message(spec, looked, url, "disabled (download=False)"))
+        raise DatasetNotFoundError(
+            _not_found_message(spec, looked, url, "disabled (download=False)")
+        )
     try:
         directory = download_dataset(spec.name, progress=progress)
     except DownloadError as error:
-        raise DatasetNotFoundError(_not_found_message(spec, looked, url, f"failed: {error}")) from error
+        raise DatasetNotFoundError(
+            _not_found_message(spec, looked, url, f"failed: {error}")
+        ) from error
     found, note, _ = probe(spec, Candidate("user cache", directory, is_cache=True))
     if found is None:  # pragma: no cover - download_dataset guarantees the files
         raise DatasetNotFoundError(f"{spec.title}: downloaded into {directory} but {note}")
-    return _load_found(spec, found, flatten=flatten, verify=verify)
+    splits = _load_found(spec, found, flatten=flatten, verify=verify)
+    _warn_if_data_dir_unused(spec, data_dir, looked, splits.source)
+    return splits
+
+
+def _warn_if_data_dir_unused(
+    spec: ImageDatasetSpec,
+    data_dir: PathLike | None,
+    looked: list[tuple[Candidate, str]],
+    source: str,
+) -> None:
+    """An explicit data_dir that did not hold the dataset is worth a warning (a typo?)."""
+    if data_dir is None:
+        return
+    notes = "; ".join(f"{c.path}: {note}" for c, note in looked if c.label == "data_dir argument")
+    warnings.warn(
+        f"data_dir {os.fspath(data_dir)!r} does not hold {spec.title} ({notes}); "
+        f"using {source} instead",
+        stacklevel=4,
+    )
 
 
 def download_dataset(name: str, *, progress: bool = True) -> Path:
@@ -140,8 +189,6 @@ def download_dataset(name: str, *, progress: bool = True) -> Path:
         DownloadError: a transfer failed.
         DatasetCorruptError: a downloaded file has the wrong SHA-256 (nothing is written).
     """
-    from .catalog import IMAGE_DATASETS, get_spec
-
     spec = get_spec(name)
     if spec is None:
         raise DatasetNotFoundError(
@@ -206,7 +253,9 @@ def _load_found(spec: ImageDatasetSpec, found: Found, *, flatten: bool, verify: 
     )
 
 
-def _read_idx_file(spec: ImageDatasetSpec, found: Found, data_file, *, verify: bool) -> np.ndarray:
+def _read_idx_file(
+    spec: ImageDatasetSpec, found: Found, data_file: DataFile, *, verify: bool
+) -> np.ndarray:
     path = found.files[data_file.stem]
     content = read_maybe_gzip(path)
     if verify:
@@ -240,7 +289,9 @@ def _check_images(spec: ImageDatasetSpec, images: np.ndarray, source: str) -> No
 
 def _check_labels(spec: ImageDatasetSpec, labels: np.ndarray, n: int, source: str) -> None:
     if labels.ndim != 1 or labels.dtype.kind not in "ui":
-        raise DatasetCorruptError(f"{source}: expected a 1-D integer label array, got {labels.dtype} {labels.shape}")
+        raise DatasetCorruptError(
+            f"{source}: expected a 1-D integer label array, got {labels.dtype} {labels.shape}"
+        )
     if len(labels) != n:
         raise DatasetCorruptError(f"{source}: {len(labels)} labels for {n} images")
     if n and (labels.min() < 0 or labels.max() >= len(spec.classes)):
@@ -257,7 +308,14 @@ def _to_unit_float(images: np.ndarray) -> np.ndarray:
     return out
 
 
-_COURSE_KEYS = ("train_images", "train_labels", "dev_images", "dev_labels", "test_images", "test_labels")
+_COURSE_KEYS = (
+    "train_images",
+    "train_labels",
+    "dev_images",
+    "dev_labels",
+    "test_images",
+    "test_labels",
+)
 _KERAS_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
@@ -312,7 +370,9 @@ def _npz_images(spec: ImageDatasetSpec, images: np.ndarray, source: str) -> np.n
     if images.dtype.kind != "f":
         raise DatasetCorruptError(f"{source}: expected uint8 or float pixels, got {images.dtype}")
     images = images.astype(np.float32)
-    if images.size and not (np.isfinite(images).all() and images.min() >= 0.0 and images.max() <= 1.0):
+    if images.size and not (
+        np.isfinite(images).all() and images.min() >= 0.0 and images.max() <= 1.0
+    ):
         raise DatasetCorruptError(f"{source}: float pixels must be finite and in [0, 1]")
     return images
 

@@ -28,7 +28,9 @@ class Standardizer:
         """Statistics of ``x`` (N, D): column means and population std (0 replaced by 1)."""
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or len(x) == 0:
-            raise ValueError(f"Standardizer.fit needs a non-empty (N, D) array, got shape {x.shape}")
+            raise ValueError(
+                f"Standardizer.fit needs a non-empty (N, D) array, got shape {x.shape}"
+            )
         mean = x.mean(axis=0)
         std = x.std(axis=0)
         std[~(std > 0)] = 1.0  # also catches tiny data where std underflows to 0
@@ -53,7 +55,9 @@ class Standardizer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Standardizer:
-        return cls(np.asarray(data["mean"], dtype=np.float64), np.asarray(data["std"], dtype=np.float64))
+        return cls(
+            np.asarray(data["mean"], dtype=np.float64), np.asarray(data["std"], dtype=np.float64)
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Standardizer):

@@ -56,11 +56,12 @@ _DEFAULT_FRACTION = 0.1
 class Table:
     """The columns of one file, before any interpretation.
 
-    CSV columns are arrays of stripped strings; ``.npz`` columns keep their dtype.
+    CSV columns are tuples of the fields as read (strings); ``.npz`` columns are arrays that keep
+    their dtype.
     """
 
     path: Path
-    columns: dict[str, np.ndarray]
+    columns: dict[str, Any]
     n_rows: int
     lines: np.ndarray | None = None  # CSV: the line number of each row, for messages
 
@@ -116,11 +117,10 @@ def _read_csv_table(path: Path, delimiter: str, compressed: bool) -> Table:
     lines: list[int] = []
     try:
         for record in reader:
-            if not record or all(not field.strip() for field in record):
+            if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # blank line
-            record = [field.strip() for field in record]
             if header is None:
-                header = record
+                header = [field.strip() for field in record]
                 _check_header(path, header)
                 continue
             if len(record) != len(header):
@@ -135,7 +135,7 @@ def _read_csv_table(path: Path, delimiter: str, compressed: bool) -> Table:
     assert header is not None
     if not rows:
         raise DataFormatError(f"{path}: the file has a header line but no data rows")
-    columns = {name: np.array(values, dtype=str) for name, values in zip(header, zip(*rows))}
+    columns = dict(zip(header, zip(*rows)))
     return Table(path, columns, len(rows), np.asarray(lines, dtype=np.int64))
 
 
@@ -204,21 +204,25 @@ def _numeric(table: Table, name: str, role: str) -> tuple[np.ndarray, bool]:
             )
         return column.astype(np.float64), column.dtype.kind in "biu"
     try:
-        values = column.astype(np.float64)
+        values = np.fromiter(map(float, column), dtype=np.float64, count=len(column))
     except ValueError:
         for row, cell in enumerate(column):
             try:
                 float(cell)
             except ValueError:
-                what = "a missing value" if cell.lower() in _MISSING else f"the value {str(cell)!r}"
+                cell = cell.strip()
+                what = "a missing value" if cell.lower() in _MISSING else f"the value {cell!r}"
                 raise DataFormatError(
                     f"{table.path}: {role} column {name!r} is not numeric: {what} at "
                     f"{table.where(row)}. Every {role} must be a number"
-                    + ("; encode text features as numbers or drop the column with features=[...]" if role == "feature" else "")
+                    + (
+                        "; encode text features as numbers or drop the column with features=[...]"
+                        if role == "feature"
+                        else ""
+                    )
                 ) from None
-        raise  # pragma: no cover - astype and float() agree
-    integer = bool(np.char.isdigit(np.char.lstrip(column, "+-")).all())
-    return values, integer
+        raise  # pragma: no cover - the loop finds the cell float() rejects
+    return values, False  # (whether a feature is integer-typed does not matter)
 
 
 def _check_finite(table: Table, name: str, values: np.ndarray, role: str) -> None:
@@ -246,7 +250,9 @@ class _Target:
     @property
     def text(self) -> np.ndarray:
         """The values as text labels: as written in a CSV file, else formatted."""
-        if self.table.from_text or not self.numeric:
+        if self.table.from_text:
+            return _text(self.table, self.name)
+        if not self.numeric:
             return self.table.columns[self.name].astype(str)
         return np.array([str(_python_scalar(v, self.integer)) for v in self.values])
 
@@ -260,9 +266,10 @@ def _read_target(table: Table, name: str, task: str | None) -> _Target:
         values = column.astype(np.float64)
         _check_finite(table, name, values, "target")
         return _Target(table, name, values, True, column.dtype.kind in "biu")
+    column = _text(table, name)
     _check_no_missing_text(table, name, column)
     try:
-        values = column.astype(np.float64)
+        values = np.fromiter(map(float, column), dtype=np.float64, count=len(column))
     except ValueError:
         numeric_cells = [row for row, cell in enumerate(column) if _is_number(cell)]
         if numeric_cells and task not in ("binary", "multiclass"):
@@ -279,6 +286,11 @@ def _read_target(table: Table, name: str, task: str | None) -> _Target:
     _check_finite(table, name, values, "target")
     integer = bool(np.char.isdigit(np.char.lstrip(column, "+-")).all())
     return _Target(table, name, values, True, integer)
+
+
+def _text(table: Table, name: str) -> np.ndarray:
+    """A CSV column as an array of strings without surrounding whitespace."""
+    return np.char.strip(np.array(table.columns[name], dtype=str))
 
 
 def _is_number(cell: str) -> bool:
@@ -459,7 +471,7 @@ class TabularSchema:
         if unknown.any():
             row = int(np.flatnonzero(unknown)[0])
             raise DataFormatError(
-                f"{where(row)}: target {values[row]!r} is not one of the classes "
+                f"{where(row)}: target {_python_scalar(values[row], False)!r} is not one of the classes "
                 f"{list(self.classes)} of the training data"
             )
         return indices.astype(np.float32 if self.task == "binary" else np.int64)
@@ -472,7 +484,9 @@ class TabularSchema:
         return labels[np.asarray(indices).astype(np.int64)]
 
     # -- whole files
-    def load(self, path: PathLike, *, require_target: bool = False, delimiter: str | None = None) -> Dataset:
+    def load(
+        self, path: PathLike, *, require_target: bool = False, delimiter: str | None = None
+    ) -> Dataset:
         """Read a file (e.g. data to predict) into a :class:`Dataset` transformed like training.
 
         The target column is used when present (``y`` None otherwise, unless
@@ -506,7 +520,9 @@ class TabularSchema:
             target=data["target"],
             task=data["task"],
             classes=None if data["classes"] is None else tuple(data["classes"]),
-            standardizer=None if data["standardizer"] is None else Standardizer.from_dict(data["standardizer"]),
+            standardizer=None
+            if data["standardizer"] is None
+            else Standardizer.from_dict(data["standardizer"]),
             task_reason=data.get("task_reason", ""),
         )
 
@@ -683,7 +699,9 @@ def _fractions(
             raise ValueError(f"{split}_fraction must be in [0, 1), got {fraction!r}")
         result[split] = value
     if sum(result.values()) >= 1.0:
-        raise ValueError(f"dev_fraction + test_fraction must be below 1, got {sum(result.values())}")
+        raise ValueError(
+            f"dev_fraction + test_fraction must be below 1, got {sum(result.values())}"
+        )
     return result
 
 

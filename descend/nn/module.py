@@ -152,15 +152,19 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """This module (named ``prefix``) and all its descendants, depth first, each once."""
+    def named_modules(
+        self, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """This module (named ``prefix``) and all its descendants, depth first; a module
+        reachable by several paths is listed once unless ``remove_duplicate`` is False."""
         seen: set[int] = set()
         stack: list[tuple[str, Module]] = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
             yield name, module
             kids = [
                 (f"{name}.{child_name}" if name else child_name, child)
@@ -179,7 +183,7 @@ class Module:
         then its children's, depth first. A parameter shared by several modules is listed once
         (under its first name) unless ``remove_duplicate`` is False."""
         seen: set[int] = set()
-        owners = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        owners = self.named_modules(prefix, remove_duplicate) if recurse else iter([(prefix, self)])
         for owner_name, module in owners:
             for name, param in module._parameters.items():
                 if param is None:

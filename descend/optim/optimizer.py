@@ -295,7 +295,7 @@ class Optimizer:
                 out[k] = v
             elif isinstance(v, (bool, np.bool_)):
                 out[k] = bool(v)
-            elif isinstance(v, tuple):
+            elif isinstance(v, (tuple, list)):
                 out[k] = tuple(float(x) for x in v)
             elif _is_real(v):
                 out[k] = float(v)
@@ -597,3 +597,18 @@ class Optimizer:
             g.state = {key: np.array(arr, dtype=g.dtype, copy=True) for key, arr in saved_state.items()}
         self._step_count = int(step_count)
         self.clip_norm = clip_norm
+
+
+def lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -> None:
+    """``start <- start + weight * (end - start)`` in place, with PyTorch's ``lerp`` formula.
+
+    PyTorch uses ``end - (end - start) * (1 - weight)`` for ``|weight| >= 0.5``, which is exact
+    at ``weight = 1``. ``tmp`` is scratch of the same shape.
+    """
+    np.subtract(end, start, out=tmp)
+    if abs(weight) < 0.5:
+        np.multiply(tmp, weight, out=tmp)
+        np.add(start, tmp, out=start)
+    else:
+        np.multiply(tmp, 1 - weight, out=tmp)
+        np.subtract(end, tmp, out=start)

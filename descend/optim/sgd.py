@@ -49,7 +49,6 @@ class SGD(Optimizer):
     ) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov)
-        self.variant = variant  # _validate reads it before the base class sets it
         super().__init__(params, defaults, clip_norm=clip_norm, variant=variant)
 
     def _validate(self, hp: dict[str, Any], where: str) -> None:
@@ -87,20 +86,19 @@ class SGD(Optimizer):
             return
         buf = run.state("momentum_buffer")
         if self.variant == "lecture":
-            # v <- beta v + g; theta <- theta - alpha g; look-ahead theta <- theta - alpha' beta v
-            np.multiply(buf, momentum, out=buf)
-            np.add(buf, d, out=buf)
-            step = run.tmp(1)
-            np.multiply(d, lr, out=step)
-            np.subtract(p, step, out=p)
-            if hp["nesterov"]:
+            if hp["nesterov"]:  # the look-ahead of the next iteration uses its learning rate
                 lr_next = lr_value(self._name, hp["lr"], self._step_count + 1)
-                np.multiply(buf, lr_next * momentum, out=step)
-                np.subtract(p, step, out=p)
-            else:
-                # plain momentum: theta <- theta - alpha v (the step above used g; correct it)
+            np.multiply(buf, momentum, out=buf)
+            np.add(buf, d, out=buf)  # v <- beta v + g
+            step = run.tmp(1)
+            if not hp["nesterov"]:
                 np.multiply(buf, lr, out=step)
-                np.add(p, run.tmp(2).__setitem__(Ellipsis, 0) or 0, out=p)
+                np.subtract(p, step, out=p)  # theta <- theta - alpha v
+                return
+            np.multiply(d, lr, out=step)
+            np.subtract(p, step, out=p)  # theta <- theta - alpha g
+            np.multiply(buf, lr_next * momentum, out=step)
+            np.subtract(p, step, out=p)  # theta <- theta - alpha beta v
             return
         if t == 1:
             np.copyto(buf, d)

@@ -125,7 +125,7 @@ class RunLogger:
         if self._writers is None:
             self._writers = {}
             try:
-                from tensorboardX import SummaryWriter  # optional extra
+                SummaryWriter = _import_summary_writer()  # optional extra
             except ImportError:
                 self._to_log(
                     "Note: TensorBoard logging skipped because tensorboardX is not installed "
@@ -169,29 +169,50 @@ class RunLogger:
         for writer in (self._writers or {}).values():
             writer.flush()
 
-    def close(self, history: Sequence[Mapping[str, Any]] | None = None) -> None:
-        """Write metrics.csv and the plots, close the event files and logs.txt."""
+    def write_plots(self, history: Sequence[Mapping[str, Any]]) -> None:
+        """Draw the PNG plots of the history into the run directory (if any)."""
+        if not self.plots or self.logdir is None or not history:
+            return
         try:
-            if history:
-                self.write_history(history)
-                if self.plots and self.logdir is not None:
-                    try:
-                        write_plots(self.logdir, history)
-                    except ImportError:
-                        self._to_log("Note: plots skipped because matplotlib is not installed.")
-        finally:
-            for writer in (self._writers or {}).values():
-                writer.close()
-            self._writers = {} if self._writers is not None else None
-            if self._log_file is not None:
-                self._log_file.close()
-                self._log_file = None
+            write_plots(self.logdir, history)
+        except ImportError:
+            self._to_log("Note: plots skipped because matplotlib is not installed.")
+
+    def close(self) -> None:
+        """Close the event files and logs.txt."""
+        for writer in (self._writers or {}).values():
+            writer.close()
+        if self._writers is not None:
+            self._writers = {}
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
 
     def __enter__(self) -> RunLogger:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _import_summary_writer() -> Any:
+    """``tensorboardX.SummaryWriter``, imported without PyTorch.
+
+    tensorboardX imports ``torch`` when it is installed, only to recognise torch tensors,
+    which costs seconds; descend logs Python floats, so unless torch is already loaded the
+    import is made to see no torch (``sys.modules["torch"] = None`` for its duration).
+    """
+    if "tensorboardX" in sys.modules or "torch" in sys.modules:
+        from tensorboardX import SummaryWriter
+
+        return SummaryWriter
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        from tensorboardX import SummaryWriter
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return SummaryWriter
 
 
 def _csv_value(value: Any) -> Any:

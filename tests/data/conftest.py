@@ -63,7 +63,24 @@ def mnist(mnist_dir: Path):
     return load_mnist(mnist_dir, download=False)
 
 
-def link_mnist(source: Path, target: Path) -> Path:
+@pytest.fixture(scope="session")
+def mnist_files() -> tuple[str, ...]:
+    return MNIST_FILES
+
+
+@pytest.fixture(scope="session")
+def link_mnist():
+    """link_mnist(source, target): a directory of symlinks to the MNIST files."""
+    return _link_mnist
+
+
+@pytest.fixture(scope="session")
+def copy_mnist():
+    """copy_mnist(source, target): a directory with copies of the MNIST files."""
+    return _copy_mnist
+
+
+def _link_mnist(source: Path, target: Path) -> Path:
     """A directory of symlinks to the shared MNIST files (cheap copies)."""
     target.mkdir(parents=True, exist_ok=True)
     for name in MNIST_FILES:
@@ -71,7 +88,7 @@ def link_mnist(source: Path, target: Path) -> Path:
     return target
 
 
-def copy_mnist(source: Path, target: Path) -> Path:
+def _copy_mnist(source: Path, target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in MNIST_FILES:
         shutil.copyfile(source / name, target / name)
@@ -93,12 +110,14 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 class LocalServer:
-    def __init__(self, directory: Path, handler: type[http.server.BaseHTTPRequestHandler] | None = None):
+    def __init__(
+        self, directory: Path, handler: type[http.server.BaseHTTPRequestHandler] | None = None
+    ):
         handler_class = handler or partial(_QuietHandler, directory=str(directory))
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
         self.httpd.requested = []  # type: ignore[attr-defined]
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     @property

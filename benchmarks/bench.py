@@ -1,0 +1,326 @@
+"""descend versus PyTorch (and JAX when installed) on the same data, network, initial weights,
+data order and hyperparameters, with epochs of the frameworks alternated in one invocation.
+
+    python benchmarks/bench.py                      # everything (a few minutes)
+    python benchmarks/bench.py --workloads W1,W2 --epochs 7
+    python benchmarks/bench.py --quick              # a smoke test: a few steps of each
+
+Each framework runs in its own worker process (so its peak RSS is its own and imports do not
+mix); the orchestrator asks the workers for one epoch at a time, in rotating order, and
+reports median epoch times, the ratio descend / PyTorch, the ratio to the matmul floor (the
+matrix products and the minibatch gather alone, timed in the same run), peak RSS and the
+final dev accuracy. E2E times whole processes: ``descend train --epochs 1`` against an
+equivalent PyTorch script. Results also go to a JSON file (--json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from common import WORKLOADS, find_mnist  # noqa: E402
+
+WORKERS = {
+    "descend": ("worker_descend.py", None),
+    "torch": ("worker_torch.py", None),
+    "torch-fused": ("worker_torch.py", "fused"),
+    "jax": ("worker_jax.py", None),
+    "floor": ("worker_floor.py", None),
+}
+NEEDS = {"torch": "torch", "torch-fused": "torch", "jax": "jax"}
+
+
+class Worker:
+    def __init__(self, name: str, spec: dict, python: str) -> None:
+        script, variant = WORKERS[name]
+        spec = dict(spec, variant=variant)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        self.name = name
+        self.proc = subprocess.Popen(
+            [python, str(HERE / script), json.dumps(spec)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, env=env, cwd=str(ROOT))
+        self.info = self._read()
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            raise RuntimeError(f"the {self.name} worker exited (code {code}) without answering")
+        return json.loads(line)
+
+    def ask(self, command: str) -> dict:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def finish(self) -> dict:
+        result = self.ask("finish")
+        self.proc.stdin.close()
+        self.proc.wait()
+        return result
+
+
+def available(name: str) -> bool:
+    module = NEEDS.get(name)
+    return module is None or importlib.util.find_spec(module) is not None
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def run_workload(key: str, args, frameworks: list[str]) -> dict:
+    w = WORKLOADS[key]
+    if w.get("opt") is None:  # inference: no optimizer, so the fused variant is the same
+        frameworks = [f for f in frameworks if f != "torch-fused"]
+    spec = dict(workload=w, seed=args.seed, data_dir=str(find_mnist(args.data_dir)), threads=args.threads,
+                max_steps=args.max_steps)
+    workers = []
+    for name in frameworks:
+        try:
+            workers.append(Worker(name, spec, args.python))
+        except Exception as error:  # noqa: BLE001 (a broken framework must not stop the others)
+            print(f"  {key}: {name} failed to start: {error}", file=sys.stderr)
+    times = {wk.name: [] for wk in workers}
+    total = args.warmup + args.epochs
+    for epoch in range(total):
+        k = epoch % len(workers)
+        for wk in workers[k:] + workers[:k]:  # rotate who goes first
+            if wk.proc.poll() is not None:
+                continue
+            try:
+                t = wk.ask("epoch")["epoch_s"]
+            except Exception as error:  # noqa: BLE001
+                print(f"  {key}: {wk.name} failed: {error}", file=sys.stderr)
+                continue
+            if epoch >= args.warmup:
+                times[wk.name].append(t)
+    result = dict(what=w["what"], frameworks={})
+    for wk in workers:
+        if wk.proc.poll() is not None:
+            continue
+        end = wk.finish()
+        ts = times[wk.name]
+        result["frameworks"][wk.name] = dict(
+            median_s=median(ts), times_s=ts, dev_acc=end.get("dev_acc"),
+            peak_rss_mb=end.get("peak_rss_mb"), info=wk.info)
+    fw = result["frameworks"]
+
+    def ratio(a, b):
+        if a in fw and b in fw and fw[a]["median_s"] and fw[b]["median_s"]:
+            return fw[a]["median_s"] / fw[b]["median_s"]
+        return None
+
+    result["ratios"] = {
+        "descend/torch": ratio("descend", "torch"),
+        "descend/torch-fused": ratio("descend", "torch-fused"),
+        "descend/floor": ratio("descend", "floor"),
+        "descend/jax": ratio("descend", "jax"),
+        "torch/floor": ratio("torch", "floor"),
+        "rss descend/torch": (fw["descend"]["peak_rss_mb"] / fw["torch"]["peak_rss_mb"]
+                              if "descend" in fw and "torch" in fw else None),
+    }
+    if w.get("inference"):
+        images = 10000 * w.get("passes", 1)
+        for name, r in fw.items():
+            if r["median_s"]:
+                r["images_per_s"] = images / r["median_s"]
+    return result
+
+
+def time_process(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]:
+    """Wall time (s) and peak RSS (MB) of one whole child process, and its exit code."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                            cwd=str(ROOT))
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        err = proc.stderr.read().decode(errors="replace")[-2000:]
+        raise RuntimeError(f"{' '.join(cmd)} failed with code {proc.returncode}:\n{err}")
+    proc.stderr.close()
+    return wall, usage.ru_maxrss / 1024.0, proc.returncode
+
+
+def run_imports(args) -> dict:
+    code = ("import time; t = time.perf_counter(); import {m}; "
+            "print(time.perf_counter() - t)")
+    mods = ["numpy", "descend"] + (["torch"] if available("torch") else [])
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    times = {m: [] for m in mods}
+    for _ in range(args.import_repeats):
+        for m in mods:
+            out = subprocess.run([args.python, "-c", code.format(m=m)], capture_output=True,
+                                 text=True, env=env, cwd=str(ROOT), check=True)
+            times[m].append(float(out.stdout.strip()))
+    # What `import descend` drags in: heavy optional packages must not be among them.
+    probe = ("import sys, descend; heavy = ['matplotlib', 'tqdm', 'tensorboardX', 'safetensors',"
+             " 'torch', 'scipy', 'pandas']; print([m for m in heavy if m in sys.modules])")
+    loaded = subprocess.run([args.python, "-c", probe], capture_output=True, text=True, env=env,
+                            cwd=str(ROOT), check=True).stdout.strip()
+    return dict(median_s={m: median(t) for m, t in times.items()}, times_s=times,
+                heavy_modules_loaded=loaded)
+
+
+def run_e2e(args) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    data_dir = str(find_mnist(args.data_dir))
+    descend_cmd = [args.python, "-m", "descend.cli", "train", "--epochs", "1",
+                   "--data_dir", data_dir, "--seed", str(args.seed)] + args.e2e_args
+    torch_cmd = [args.python, str(HERE / "e2e_torch.py"), "--epochs", "1", "--data_dir",
+                 data_dir, "--seed", str(args.seed)]
+    cmds = {"descend": descend_cmd}
+    if available("torch"):
+        cmds["torch"] = torch_cmd
+    runs = {k: [] for k in cmds}
+    rss = {k: [] for k in cmds}
+    for i in range(args.e2e_repeats):
+        order = list(cmds) if i % 2 == 0 else list(cmds)[::-1]
+        for k in order:
+            wall, peak, _ = time_process(cmds[k], env)
+            runs[k].append(wall)
+            rss[k].append(peak)
+    out = dict(commands={k: " ".join(v) for k, v in cmds.items()},
+               median_s={k: median(v) for k, v in runs.items()}, times_s=runs,
+               peak_rss_mb={k: max(v) for k, v in rss.items()})
+    if "torch" in runs:
+        out["descend/torch"] = out["median_s"]["descend"] / out["median_s"]["torch"]
+    return out
+
+
+def fmt(x, spec=".3f"):
+    return "-" if x is None else format(x, spec)
+
+
+def report(results: dict) -> str:
+    lines = []
+    head = ("| workload | descend s | PyTorch s | PyTorch fused s | JAX s | matmul floor s | "
+            "descend/PyTorch | descend/floor | dev acc descend / PyTorch | peak RSS MB descend / PyTorch |")
+    lines += [head, "|" + "---|" * head.count("|")[:-1] if False else "|" + "---|" * (head.count("|") - 1)]
+    for key, r in results["workloads"].items():
+        fw = r["frameworks"]
+
+        def m(name):
+            return fw[name]["median_s"] if name in fw else None
+
+        def acc(name):
+            return fw[name]["dev_acc"] if name in fw else None
+
+        def mem(name):
+            return fw[name]["peak_rss_mb"] if name in fw else None
+
+        lines.append(
+            f"| {key} | {fmt(m('descend'))} | {fmt(m('torch'))} | {fmt(m('torch-fused'))} | "
+            f"{fmt(m('jax'))} | {fmt(m('floor'))} | {fmt(r['ratios']['descend/torch'], '.2f')} | "
+            f"{fmt(r['ratios']['descend/floor'], '.2f')} | {fmt(acc('descend'), '.4f')} / "
+            f"{fmt(acc('torch'), '.4f')} | {fmt(mem('descend'), '.0f')} / {fmt(mem('torch'), '.0f')} |")
+        if "images_per_s" in fw.get("descend", {}):
+            tp = ", ".join(f"{n} {fw[n]['images_per_s']:,.0f}" for n in fw if "images_per_s" in fw[n])
+            lines.append(f"|  | images/s: {tp} | | | | | | | | |")
+    imp = results.get("imports")
+    if imp:
+        lines.append("")
+        lines.append("import time (median s): " + ", ".join(
+            f"{m} {fmt(t)}" for m, t in imp["median_s"].items())
+            + f"; heavy modules loaded by `import descend`: {imp['heavy_modules_loaded']}")
+    e2e = results.get("e2e")
+    if e2e:
+        lines.append("")
+        lines.append("E2E whole process (median s): " + ", ".join(
+            f"{k} {fmt(v)}" for k, v in e2e["median_s"].items())
+            + (f"; descend/PyTorch {e2e['descend/torch']:.2f}" if "descend/torch" in e2e else "")
+            + "; peak RSS MB: " + ", ".join(f"{k} {v:.0f}" for k, v in e2e["peak_rss_mb"].items()))
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="descend bench", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data_dir", default=None,
+                   help="directory with MNIST's IDX files (default: $DESCEND_DATA, the shared copy)")
+    p.add_argument("--workloads", default="W1,W2,W3,W4,W5,E2E",
+                   help="comma-separated subset of W1..W5 and E2E (and IMPORT)")
+    p.add_argument("--frameworks", default="descend,torch,torch-fused,jax,floor",
+                   help="comma-separated; those not installed are skipped")
+    p.add_argument("--epochs", type=int, default=5, help="timed epochs per framework")
+    p.add_argument("--warmup", type=int, default=1, help="untimed epochs first (JAX compiles)")
+    p.add_argument("--max_steps", type=int, default=None, help="cut every epoch to this many steps")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS / intra-op threads for every framework (default: each its own)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--e2e_repeats", type=int, default=3)
+    p.add_argument("--e2e_args", default="", help="extra arguments for `descend train` in E2E")
+    p.add_argument("--import_repeats", type=int, default=5)
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: 20 steps per epoch, 1 epoch, no warm-up, no E2E")
+    p.add_argument("--json", default=None, help="where to write the results (default: "
+                   "benchmarks/results/bench-<time>.json; '-' for none)")
+    p.add_argument("--python", default=sys.executable, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    args.e2e_args = args.e2e_args.split()
+    if args.quick:
+        args.max_steps = args.max_steps or 20
+        args.epochs, args.warmup, args.e2e_repeats, args.import_repeats = 1, 0, 1, 1
+        if args.workloads == p.get_default("workloads"):
+            args.workloads = "W1,W2,W3,W4,W5,IMPORT"
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    keys = [k.strip().upper() for k in args.workloads.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in WORKLOADS and k not in ("E2E", "IMPORT")]
+    if unknown:
+        raise SystemExit(f"unknown workload(s) {unknown}: choose from {list(WORKLOADS)}, E2E, IMPORT")
+    wanted = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    bad = [f for f in wanted if f not in WORKERS]
+    if bad:
+        raise SystemExit(f"unknown framework(s) {bad}: choose from {list(WORKERS)}")
+    frameworks = [f for f in wanted if available(f)]
+    skipped = [f for f in wanted if f not in frameworks]
+    find_mnist(args.data_dir)  # fail early with the message that says where it looked
+    results = dict(
+        machine=dict(python=platform.python_version(), platform=platform.platform(),
+                     cpus=os.cpu_count(), threads=args.threads,
+                     openblas_env={k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")}),
+        settings=dict(epochs=args.epochs, warmup=args.warmup, max_steps=args.max_steps,
+                      seed=args.seed, frameworks=frameworks, skipped=skipped),
+        workloads={})
+    if skipped:
+        print(f"not installed, skipped: {', '.join(skipped)}", file=sys.stderr)
+    for key in keys:
+        print(f"running {key} ...", file=sys.stderr, flush=True)
+        if key in WORKLOADS:
+            results["workloads"][key] = run_workload(key, args, frameworks)
+        elif key == "IMPORT":
+            results["imports"] = run_imports(args)
+        elif key == "E2E":
+            results["imports"] = results.get("imports") or run_imports(args)
+            results["e2e"] = run_e2e(args)
+    text = report(results)
+    print(text)
+    results["table"] = text
+    if args.json != "-":
+        path = Path(args.json) if args.json else (
+            HERE / "results" / time.strftime("bench-%Y%m%d-%H%M%S.json"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"results written to {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

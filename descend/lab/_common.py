@@ -1,0 +1,218 @@
+"""What every experiment shares: its run directory, its result, progress messages, plotting.
+
+An experiment is a function ``name(out_dir=None, *, quick=False, seed=0, ...) -> Result`` that
+
+* trains its models with descend's own engine (tensors, ``backward()``, ``descend.optim``),
+* writes into its run directory: PNG figures, the numbers behind them (``data.json`` and, for
+  tables, ``.csv`` files) and a short ``summary.md``,
+* reports progress on stderr, and
+* returns a :class:`Result` holding the same numbers, the paths and the qualitative checks
+  the experiment is about (``result.checks``: name -> bool).
+
+matplotlib is imported lazily (``figure()``), with the non-interactive Agg backend, so that
+``import descend`` and ``import descend.lab`` do not import it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["Result", "RunDir", "Progress", "figure", "to_jsonable", "default_out_dir"]
+
+
+def default_out_dir(name: str) -> Path:
+    """Where an experiment writes when no ``out_dir`` is given: ``./lab-runs/<name>``."""
+    return Path("lab-runs") / name
+
+
+def to_jsonable(value: Any) -> Any:
+    """NumPy arrays and scalars -> lists and Python numbers (NaN/inf -> None), recursively."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+class Progress:
+    """Progress messages on stderr, prefixed by the experiment's name and elapsed seconds."""
+
+    def __init__(self, name: str, enabled: bool = True) -> None:
+        self.name = name
+        self.enabled = enabled
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            elapsed = time.perf_counter() - self.start
+            print(f"[lab {self.name} {elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Result:
+    """What an experiment returns (and what ``descend lab all`` puts into its report).
+
+    Attributes:
+        name: the experiment's name (``"capacity"``, ...).
+        out_dir: its run directory.
+        data: the numbers behind the figures (also written to ``data.json``).
+        figures: the PNG (and GIF) files written, in the order the report shows them.
+        files: every other file written (``data.json``, CSVs, ``summary.md``).
+        summary: the markdown summary (also written to ``summary.md``).
+        checks: the qualitative results the experiment demonstrates, name -> holds.
+        seconds: wall-clock run time.
+        quick: whether it ran in quick mode.
+    """
+
+    name: str
+    out_dir: Path
+    data: dict[str, Any] = field(default_factory=dict)
+    figures: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    summary: str = ""
+    checks: dict[str, bool] = field(default_factory=dict)
+    seconds: float = 0.0
+    quick: bool = False
+
+    @property
+    def passed(self) -> bool:
+        """True when every qualitative check holds."""
+        return all(self.checks.values())
+
+
+class RunDir:
+    """An experiment's output directory, and the :class:`Result` being filled in."""
+
+    def __init__(self, name: str, out_dir: str | os.PathLike | None, quick: bool, verbose: bool = True):
+        self.path = Path(out_dir) if out_dir is not None else default_out_dir(name)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.result = Result(name=name, out_dir=self.path, quick=quick)
+        self.progress = Progress(name, verbose)
+        self._start = time.perf_counter()
+
+    # ------------------------------------------------------------------------- writing
+    def save_figure(self, fig: Any, filename: str, dpi: int = 100) -> Path:
+        """Save a matplotlib figure as PNG into the run directory and close it."""
+        path = self.path / filename
+        fig.savefig(path, dpi=dpi)
+        self.result.figures.append(path)
+        self.progress(f"wrote {path}")
+        return path
+
+    def add_figure_file(self, path: Path) -> Path:
+        """Record a figure written by other means (an animated GIF)."""
+        self.result.figures.append(path)
+        self.progress(f"wrote {path}")
+        return path
+
+    def save_csv(self, filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+        path = self.path / filename
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow([_csv_cell(v) for v in row])
+        self.result.files.append(path)
+        return path
+
+    def finish(self, data: dict[str, Any], summary: str, checks: dict[str, bool]) -> Result:
+        """Write ``data.json`` and ``summary.md`` and complete the result."""
+        result = self.result
+        result.seconds = time.perf_counter() - self._start
+        result.data = data
+        result.checks = {k: bool(v) for k, v in checks.items()}
+        mode = "quick" if result.quick else "full"
+        lines = [f"# {result.name} ({mode} mode)", "", summary.strip(), ""]
+        if checks:
+            lines += ["## Checks", ""]
+            lines += [f"- [{'x' if ok else ' '}] {name}" for name, ok in result.checks.items()]
+            lines.append("")
+        lines += [f"Run time: {result.seconds:.1f} s.", ""]
+        if result.figures:
+            lines += ["## Figures", ""]
+            lines += [f"![{p.stem}]({p.name})" for p in result.figures]
+            lines.append("")
+        result.summary = "\n".join(lines)
+        payload = {
+            "name": result.name,
+            "mode": mode,
+            "seconds": result.seconds,
+            "checks": result.checks,
+            "data": data,
+        }
+        json_path = self.path / "data.json"
+        json_path.write_text(json.dumps(to_jsonable(payload), indent=1) + "\n")
+        md_path = self.path / "summary.md"
+        md_path.write_text(result.summary)
+        result.files += [json_path, md_path]
+        self.progress(f"done in {result.seconds:.1f} s; checks: "
+                      + (", ".join(f"{k}={'ok' if v else 'FAILED'}" for k, v in result.checks.items()) or "none"))
+        return result
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def figure(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
+    """Like ``matplotlib.pyplot.subplots``, but a stand-alone figure on an Agg canvas.
+
+    matplotlib is imported here, on first use; pyplot and its global backend are not touched,
+    so this works the same in scripts, tests and notebooks.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    subplot_kw = kwargs.pop("subplot_kw", None)
+    squeeze = kwargs.pop("squeeze", True)
+    sharex = kwargs.pop("sharex", False)
+    sharey = kwargs.pop("sharey", False)
+    kwargs.setdefault("layout", "constrained")
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=squeeze, sharex=sharex, sharey=sharey,
+                        subplot_kw=subplot_kw)
+    return fig, axes
+
+
+def fmt(x: float, digits: int = 4) -> str:
+    """A number for summaries: fixed or scientific as fits."""
+    if x is None or not np.isfinite(x):
+        return str(x)
+    if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
+        return f"{x:.{digits - 1}e}"
+    return f"{x:.{digits}g}"
+
+
+def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A markdown table."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        out.append("| " + " | ".join(fmt(v) if isinstance(v, (float, np.floating)) else str(v)
+                                     for v in row) + " |")
+    return "\n".join(out)
