@@ -81,6 +81,8 @@ CASES = [
     OpCase("matmul_mat_vec", ds.matmul, np.matmul, lambda t, a, b: a @ b, ((2, 3, 4), (4,))),
     OpCase("matmul_vec_vec", ds.matmul, np.matmul, lambda t, a, b: a @ b, ((4,), (4,))),
     OpCase("linear", ds.linear, lambda x, w, b: x @ w + b, lambda t, x, w, b: x @ w + b, ((6, 4), (4, 3), (3,))),
+    OpCase("linear_1d", ds.linear, lambda x, w, b: x @ w + b, lambda t, x, w, b: x @ w + b, ((4,), (4, 3), (3,))),
+    OpCase("linear_3d", ds.linear, lambda x, w, b: x @ w + b, lambda t, x, w, b: x @ w + b, ((2, 5, 4), (4, 3), (3,))),
     # Reductions.
     OpCase("sum_all", lambda a: a.sum(), np.sum, lambda t, a: a.sum(), ((3, 4),)),
     OpCase("sum_axis", lambda a: a.sum(axis=1), lambda a: a.sum(axis=1), lambda t, a: a.sum(dim=1), ((3, 4, 2),)),

@@ -745,7 +745,7 @@ def test_lr_setter_and_group_edits_take_effect():
     opt.param_groups[0]["lr"] = 0.5  # PyTorch style
     opt.step()  # grad 2 still in the buffer
     np.testing.assert_allclose(p.data, [-0.5])
-    opt.lr = S.constant(0.0) if hasattr(S, "constant") else (lambda t: 0.0)
+    opt.lr = S.constant(0.0)
     opt.step()
     np.testing.assert_allclose(p.data, [-0.5])
     with pytest.raises(ValueError, match="invalid lr -1"):

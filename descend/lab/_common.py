@@ -192,11 +192,15 @@ def figure(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
     squeeze = kwargs.pop("squeeze", True)
     sharex = kwargs.pop("sharex", False)
     sharey = kwargs.pop("sharey", False)
+    gridspec_kw = dict(kwargs.pop("gridspec_kw", None) or {})
+    for key in ("width_ratios", "height_ratios"):
+        if key in kwargs:
+            gridspec_kw[key] = kwargs.pop(key)
     kwargs.setdefault("layout", "constrained")
     fig = Figure(**kwargs)
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=squeeze, sharex=sharex, sharey=sharey,
-                        subplot_kw=subplot_kw)
+                        subplot_kw=subplot_kw, gridspec_kw=gridspec_kw or None)
     return fig, axes
 
 

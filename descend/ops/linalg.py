@@ -70,7 +70,9 @@ class Linear(Function):
         grad_x = grad @ self.weight.T if inputs[0].requires_grad else None
         grad_w = grad_b = None
         if inputs[1].requires_grad:
-            if x.ndim > 2:
+            if x.ndim == 1:
+                grad_w = np.outer(x, grad)
+            elif x.ndim > 2:
                 grad_w = x.reshape(-1, x.shape[-1]).T @ grad.reshape(-1, grad.shape[-1])
             else:
                 grad_w = x.T @ grad

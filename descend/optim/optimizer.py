@@ -347,6 +347,11 @@ class Optimizer:
                     f"{self._name}: parameter {i} of group {index} is not a leaf tensor (it was "
                     "computed by an op); optimize the tensors you created"
                 )
+            if p.grad is not None and np.shape(p.grad) != p.data.shape:
+                raise ValueError(
+                    f"{self._name}: parameter {i} of group {index} of shape {p.data.shape} has "
+                    f"a .grad of shape {np.shape(p.grad)}"
+                )
             if id(p) in seen or id(p) in local:
                 raise ValueError(
                     f"{self._name}: parameter {i} of group {index} appears more than once in "
