@@ -85,7 +85,8 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
     w = WORKLOADS[key]
     if w.get("opt") is None:  # inference: no optimizer, so the fused variant is the same
         frameworks = [f for f in frameworks if f != "torch-fused"]
-    spec = dict(workload=w, seed=args.seed, data_dir=str(find_mnist(args.data_dir)), threads=args.threads,
+    spec = dict(workload=w, seed=args.seed, data_dir=str(find_mnist(args.data_dir)),
+                threads=args.threads or None,
                 max_steps=args.max_steps)
     workers = []
     for name in frameworks:
@@ -258,8 +259,9 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=5, help="timed epochs per framework")
     p.add_argument("--warmup", type=int, default=1, help="untimed epochs first (JAX compiles)")
     p.add_argument("--max_steps", type=int, default=None, help="cut every epoch to this many steps")
-    p.add_argument("--threads", type=int, default=None,
-                   help="BLAS / intra-op threads for every framework (default: each its own)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="BLAS / intra-op threads for every framework (default 1: on a small, "
+                   "shared machine a second BLAS thread mostly waits; 0: each framework's default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--e2e_repeats", type=int, default=3)
     p.add_argument("--e2e_args", default="", help="extra arguments for `descend train` in E2E")

@@ -111,7 +111,7 @@ def write_best(study: Any, path: Path, metric: str, command: Callable[[dict[str,
     return content
 
 
-def write_plots(study: Any, directory: Path, note: Callable[[str], None]) -> list[Path]:
+def write_plots(study: Any, directory: Path, note: Callable[[str], None], metric: str = "Objective Value") -> list[Path]:
     """The PNG plots (those that the study's trials allow). Never raises: a plot that cannot be
     drawn is skipped with a note."""
     try:
@@ -127,9 +127,9 @@ def write_plots(study: Any, directory: Path, note: Callable[[str], None]) -> lis
     written = []
     finished = _finished(study)
     plots: list[tuple[str, Callable[[], Any], int]] = [
-        ("optimization_history.png", lambda: ovm.plot_optimization_history(study), 1),
+        ("optimization_history.png", lambda: ovm.plot_optimization_history(study, target_name=metric), 1),
         ("intermediate_values.png", lambda: ovm.plot_intermediate_values(study), 1),
-        ("param_importances.png", lambda: ovm.plot_param_importances(study), 2),
+        ("param_importances.png", lambda: ovm.plot_param_importances(study, target_name=metric), 2),
     ]
     for name, draw, needed in plots:
         if len(finished) < needed:

@@ -220,7 +220,12 @@ def _check_value(option: str, spec: str, text: str, convert: Callable[[str], Any
 
 def _categorical(text: str, converted: Any) -> Any:
     """The value Optuna records for a choice: a number when it was written as one (so the
-    trials table and importances show numbers), else the text as written."""
+    trials table and importances show numbers), else the text as written (a list option's
+    value of several items: its items separated by single spaces)."""
+    if isinstance(converted, list):
+        if len(converted) == 1:
+            return _categorical(text.strip(), converted[0])
+        return " ".join(text.split())
     if isinstance(converted, bool):
         return text
     if isinstance(converted, int):

@@ -241,7 +241,7 @@ class Tuner:
         report.write_trials_csv(self.study, self.directory / "trials.csv", names)
         best = report.write_best(self.study, self.directory / "best.json", self.settings.metric, self.reproduce_argv)
         if plots:
-            report.write_plots(self.study, self.directory, self.note)
+            report.write_plots(self.study, self.directory, self.note, self.settings.metric)
         return best
 
     def summary(self, best: dict[str, Any] | None) -> list[str]:

@@ -1,0 +1,90 @@
+"""Shared fixtures of the trainer and command-line tests."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def mnist_dir() -> Path | None:
+    """The MNIST copy the tests use: $DESCEND_TEST_MNIST, else the workspace's shared copy."""
+    explicit = os.environ.get("DESCEND_TEST_MNIST")
+    candidates = [Path(explicit)] if explicit else []
+    candidates.append(REPO.parent / "shared" / "datasets" / "mnist")
+    for path in candidates:
+        if (path / "train-images-idx3-ubyte.gz").is_file() or (path / "train-images-idx3-ubyte").is_file():
+            return path
+    return None
+
+
+@pytest.fixture
+def mnist() -> Path:
+    path = mnist_dir()
+    if path is None:
+        pytest.skip("MNIST not available (set DESCEND_TEST_MNIST to a directory with the IDX files)")
+    return path
+
+
+def write_csv(path: Path, columns: dict[str, np.ndarray]) -> Path:
+    names = list(columns)
+    n = len(next(iter(columns.values())))
+    with open(path, "w") as f:
+        f.write(",".join(names) + "\n")
+        for i in range(n):
+            f.write(",".join(str(columns[c][i]) for c in names) + "\n")
+    return path
+
+
+@pytest.fixture
+def regression_csv(tmp_path: Path) -> Path:
+    """y = 1.5 a - 2 b + 0.5 c + 3 + noise(0.1): a linear regression with noise variance 0.01."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1500, 4))
+    y = x @ np.array([1.5, -2.0, 0.5, 0.0]) + 3.0 + 0.1 * rng.normal(size=1500)
+    return write_csv(tmp_path / "regression.csv", {
+        "a": x[:, 0].round(5), "b": x[:, 1].round(5), "c": x[:, 2].round(5), "d": x[:, 3].round(5),
+        "y": y.round(5),
+    })
+
+
+@pytest.fixture
+def binary_csv(tmp_path: Path) -> Path:
+    """label = [a + b > 0], with 5 % of the labels flipped."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1500, 3))
+    label = (x[:, 0] + x[:, 1] > 0).astype(int)
+    flip = rng.random(1500) < 0.05
+    label[flip] = 1 - label[flip]
+    return write_csv(tmp_path / "binary.csv", {
+        "a": x[:, 0].round(5), "b": x[:, 1].round(5), "c": x[:, 2].round(5), "label": label,
+    })
+
+
+@pytest.fixture
+def multiclass_csv(tmp_path: Path) -> Path:
+    """animal in {cat, dog, emu} by thresholds on a: a text target, three classes."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(1500, 3))
+    animal = np.array(["cat", "dog", "emu"])[np.digitize(x[:, 0], [-0.5, 0.5])]
+    return write_csv(tmp_path / "animals.csv", {
+        "a": x[:, 0].round(5), "b": x[:, 1].round(5), "c": x[:, 2].round(5), "animal": animal,
+    })
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120, **kwargs):
+    """``python -m descend ARGS`` in a subprocess (the real entry point, exit status and streams)."""
+    import subprocess
+
+    full_env = dict(os.environ)
+    full_env.pop("DESCEND_DATA", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "descend", *args], cwd=kwargs.pop("cwd", REPO), env=full_env,
+        capture_output=True, text=True, timeout=timeout, **kwargs,
+    )
