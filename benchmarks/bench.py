@@ -95,6 +95,7 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
         except Exception as error:  # noqa: BLE001 (a broken framework must not stop the others)
             print(f"  {key}: {name} failed to start: {error}", file=sys.stderr)
     times = {wk.name: [] for wk in workers}
+    cpus = {wk.name: [] for wk in workers}
     total = args.warmup + args.epochs
     for epoch in range(total):
         k = epoch % len(workers)
@@ -102,12 +103,13 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
             if wk.proc.poll() is not None:
                 continue
             try:
-                t = wk.ask("epoch")["epoch_s"]
+                answer = wk.ask("epoch")
             except Exception as error:  # noqa: BLE001
                 print(f"  {key}: {wk.name} failed: {error}", file=sys.stderr)
                 continue
             if epoch >= args.warmup:
-                times[wk.name].append(t)
+                times[wk.name].append(answer["epoch_s"])
+                cpus[wk.name].append(answer["cpu_s"])
     result = dict(what=w["what"], frameworks={})
     for wk in workers:
         if wk.proc.poll() is not None:
@@ -115,13 +117,14 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
         end = wk.finish()
         ts = times[wk.name]
         result["frameworks"][wk.name] = dict(
-            median_s=median(ts), times_s=ts, dev_acc=end.get("dev_acc"),
+            median_s=median(ts), times_s=ts, median_cpu_s=median(cpus[wk.name]),
+            cpu_s=cpus[wk.name], dev_acc=end.get("dev_acc"),
             peak_rss_mb=end.get("peak_rss_mb"), info=wk.info)
     fw = result["frameworks"]
 
-    def ratio(a, b):
-        if a in fw and b in fw and fw[a]["median_s"] and fw[b]["median_s"]:
-            return fw[a]["median_s"] / fw[b]["median_s"]
+    def ratio(a, b, key="median_s"):
+        if a in fw and b in fw and fw[a][key] and fw[b][key]:
+            return fw[a][key] / fw[b][key]
         return None
 
     result["ratios"] = {
@@ -130,6 +133,8 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
         "descend/floor": ratio("descend", "floor"),
         "descend/jax": ratio("descend", "jax"),
         "torch/floor": ratio("torch", "floor"),
+        "cpu descend/torch": ratio("descend", "torch", "median_cpu_s"),
+        "cpu descend/floor": ratio("descend", "floor", "median_cpu_s"),
         "rss descend/torch": (fw["descend"]["peak_rss_mb"] / fw["torch"]["peak_rss_mb"]
                               if "descend" in fw and "torch" in fw else None),
     }
@@ -179,10 +184,14 @@ def run_imports(args) -> dict:
 def run_e2e(args) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     data_dir = str(find_mnist(args.data_dir))
-    descend_cmd = [args.python, "-m", "descend.cli", "train", "--epochs", "1",
-                   "--data_dir", data_dir, "--seed", str(args.seed)] + args.e2e_args
+    import tempfile
+
+    logroot = tempfile.mkdtemp(prefix="descend-bench-")
+    threads = str(args.threads or 0)
+    descend_cmd = [args.python, "-m", "descend", "train", "--epochs", "1", "--data_dir",
+                   data_dir, "--threads", threads] + args.e2e_args
     torch_cmd = [args.python, str(HERE / "e2e_torch.py"), "--epochs", "1", "--data_dir",
-                 data_dir, "--seed", str(args.seed)]
+                 data_dir, "--threads", threads]
     cmds = {"descend": descend_cmd}
     if available("torch"):
         cmds["torch"] = torch_cmd
@@ -191,9 +200,13 @@ def run_e2e(args) -> dict:
     for i in range(args.e2e_repeats):
         order = list(cmds) if i % 2 == 0 else list(cmds)[::-1]
         for k in order:
-            wall, peak, _ = time_process(cmds[k], env)
+            cmd = cmds[k] + (["--logdir", os.path.join(logroot, f"run{i}")] if k == "descend" else [])
+            wall, peak, _ = time_process(cmd, env)
             runs[k].append(wall)
             rss[k].append(peak)
+    import shutil
+
+    shutil.rmtree(logroot, ignore_errors=True)
     out = dict(commands={k: " ".join(v) for k, v in cmds.items()},
                median_s={k: median(v) for k, v in runs.items()}, times_s=runs,
                peak_rss_mb={k: max(v) for k, v in rss.items()})
@@ -228,6 +241,10 @@ def report(results: dict) -> str:
             f"{fmt(m('jax'))} | {fmt(m('floor'))} | {fmt(r['ratios']['descend/torch'], '.2f')} | "
             f"{fmt(r['ratios']['descend/floor'], '.2f')} | {fmt(acc('descend'), '.4f')} / "
             f"{fmt(acc('torch'), '.4f')} | {fmt(mem('descend'), '.0f')} / {fmt(mem('torch'), '.0f')} |")
+        cpu = ", ".join(f"{n} {fmt(fw[n]['median_cpu_s'])}" for n in fw)
+        lines.append(f"|  | CPU s: {cpu}; CPU ratios descend/PyTorch "
+                     f"{fmt(r['ratios']['cpu descend/torch'], '.2f')}, descend/floor "
+                     f"{fmt(r['ratios']['cpu descend/floor'], '.2f')} | | | | | | | | |")
         if "images_per_s" in fw.get("descend", {}):
             tp = ", ".join(f"{n} {fw[n]['images_per_s']:,.0f}" for n in fw if "images_per_s" in fw[n])
             lines.append(f"|  | images/s: {tp} | | | | | | | | |")
@@ -247,13 +264,12 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="descend bench", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The harness's options (also those of ``descend bench``)."""
     p.add_argument("--data_dir", default=None,
                    help="directory with MNIST's IDX files (default: $DESCEND_DATA, the shared copy)")
-    p.add_argument("--workloads", default="W1,W2,W3,W4,W5,E2E",
-                   help="comma-separated subset of W1..W5 and E2E (and IMPORT)")
+    p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
+                   help="comma-separated subset of W1..W5, E2E and IMPORT (default: all)")
     p.add_argument("--frameworks", default="descend,torch,torch-fused,jax,floor",
                    help="comma-separated; those not installed are skipped")
     p.add_argument("--epochs", type=int, default=5, help="timed epochs per framework")
@@ -271,18 +287,35 @@ def parse_args(argv=None):
     p.add_argument("--json", default=None, help="where to write the results (default: "
                    "benchmarks/results/bench-<time>.json; '-' for none)")
     p.add_argument("--python", default=sys.executable, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    args.e2e_args = args.e2e_args.split()
+
+
+DEFAULT_WORKLOADS = "W1,W2,W3,W4,W5,E2E"
+
+
+def finish_args(args: argparse.Namespace) -> argparse.Namespace:
+    args.e2e_args = args.e2e_args.split() if isinstance(args.e2e_args, str) else args.e2e_args
     if args.quick:
         args.max_steps = args.max_steps or 20
         args.epochs, args.warmup, args.e2e_repeats, args.import_repeats = 1, 0, 1, 1
-        if args.workloads == p.get_default("workloads"):
+        if args.workloads == DEFAULT_WORKLOADS:
             args.workloads = "W1,W2,W3,W4,W5,IMPORT"
     return args
 
 
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="benchmarks/bench.py", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    return finish_args(p.parse_args(argv))
+
+
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    return run(parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark with parsed options (``descend bench`` calls this)."""
+    args = finish_args(args)
     keys = [k.strip().upper() for k in args.workloads.split(",") if k.strip()]
     unknown = [k for k in keys if k not in WORKLOADS and k not in ("E2E", "IMPORT")]
     if unknown:

@@ -123,9 +123,9 @@ def serve(spec: dict, runner) -> None:
     for line in sys.stdin:
         cmd = line.strip()
         if cmd == "epoch":
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             runner.epoch(spec.get("max_steps"))
-            send(dict(epoch_s=time.perf_counter() - start))
+            send(dict(epoch_s=time.perf_counter() - start, cpu_s=time.process_time() - cpu))
         elif cmd == "finish":
             send(dict(dev_acc=runner.evaluate(), peak_rss_mb=peak_rss_mb()))
             return

@@ -10,23 +10,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import initial_weights, read_spec, serve, set_blas_threads, shuffle_rng  # noqa: E402
 
 
-def _core_cross_entropy(logits, labels):
-    import numpy as np
-    onehot = np.zeros(logits.shape, logits.dtype)
-    onehot[np.arange(len(labels)), labels] = 1
-    return -(logits.log_softmax(axis=1) * onehot).sum() / len(labels)
-
-
 class DescendRunner:
     def __init__(self, spec):
         t0 = time.perf_counter()
         import descend as ds
         from descend import nn, optim
         from descend.data import load_mnist
-        try:
-            from descend.functional import cross_entropy
-        except ImportError:  # until descend.functional lands: the core engine's ops
-            cross_entropy = _core_cross_entropy
+        from descend.functional import cross_entropy
         self.import_s = time.perf_counter() - t0
         self.ds, self.cross_entropy = ds, cross_entropy
         blas = set_blas_threads(spec.get("threads"))
@@ -74,7 +64,7 @@ class DescendRunner:
         for i, (xb, yb) in enumerate(batches):
             if max_steps is not None and i >= max_steps:
                 break
-            opt.zero_grad()
+            opt.zero_grad(set_to_none=True)
             loss = ce(model(xb), yb)
             loss.backward()
             opt.step()

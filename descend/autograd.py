@@ -12,6 +12,7 @@ None for a leaf), ``requires_grad`` and ``grad``; it never imports the Tensor cl
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,8 @@ def _topological_order(root) -> list:
     """Nodes reachable from ``root`` that require grad, each after all of its inputs.
 
     An iterative depth-first search: a Python recursion would fail on deep graphs (the
-    tests backpropagate through a chain of 100,000 ops).
+    tests backpropagate through a chain of 100,000 ops). ``backward`` itself does not need
+    it (it orders the ops by their creation number); it is kept for inspecting a graph.
     """
     order = []
     visited = set()
@@ -112,16 +114,24 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
     preallocated gradient buffer stays the same array). Unless ``retain_graph`` is true the
     values each op saved for its backward are released, and a second backward through the
     same graph raises an error.
+
+    Order: every op gets an increasing sequence number when it is recorded, and an op's
+    inputs are always recorded before it, so visiting the ops from the highest number down
+    (a heap of the ops that have received a gradient) is a reverse topological order: an op
+    runs its backward only after every op that consumed its output has run. This needs no
+    separate graph traversal and no recursion. Leaves accumulate as soon as a contribution
+    arrives (addition is order-independent).
     """
-    grads: dict[int, np.ndarray] = {id(root): grad}
-    for node in reversed(_topological_order(root)):
-        g = grads.pop(id(node), None)
-        if g is None:
-            continue
-        ctx = node._ctx
-        if ctx is None:
-            _accumulate_leaf(node, g)
-            continue
+    ctx = root._ctx
+    if ctx is None:
+        _accumulate_leaf(root, grad)
+        return
+    pending = {ctx: grad}  # op -> gradient of its output, summed over its consumers
+    heap = [(-ctx.seq, ctx)]
+    pop, push = heapq.heappop, heapq.heappush
+    while heap:
+        ctx = pop(heap)[1]
+        g = pending.pop(ctx)
         if ctx.released:
             raise RuntimeError(
                 f"backward through the graph of {type(ctx).__name__} a second time: its saved "
@@ -136,14 +146,40 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 continue
             if pg.shape != parent.data.shape:
                 pg = unbroadcast(pg, parent.data.shape)
-            key = id(parent)
-            previous = grads.get(key)
-            # Out of place: op backwards may hand the same array to several inputs.
-            grads[key] = pg if previous is None else previous + pg
+            pctx = parent._ctx
+            if pctx is None:
+                _accumulate_leaf(parent, pg)
+                continue
+            previous = pending.get(pctx)
+            if previous is None:
+                pending[pctx] = pg
+                push(heap, (-pctx.seq, pctx))
+            else:
+                # Out of place: op backwards may hand the same array to several inputs.
+                pending[pctx] = previous + pg
 
 
 def _accumulate_leaf(leaf, g: np.ndarray) -> None:
-    if leaf.grad is None:
-        leaf.grad = np.array(g, dtype=leaf.data.dtype, copy=True)
+    """Add ``g`` into ``leaf.grad``: in place into an existing array; when there is none,
+    into the leaf's registered gradient buffer (``_grad_buffer``, a view of an optimizer's
+    flat buffer: one copy, no zero-fill and no later copy into the buffer), else into a
+    fresh copy."""
+    grad = leaf.grad
+    if grad is not None:
+        np.add(grad, g, out=grad, casting="unsafe")
+        return
+    buffer = grad_buffer(leaf)
+    if buffer is not None:
+        np.copyto(buffer, g, casting="unsafe")
+        leaf.grad = buffer
     else:
-        np.add(leaf.grad, g, out=leaf.grad, casting="unsafe")
+        leaf.grad = np.array(g, dtype=leaf.data.dtype, copy=True)
+
+
+def grad_buffer(leaf):
+    """The array backward may write ``leaf``'s gradient into when ``leaf.grad`` is None, or
+    None. It must have the leaf's shape and dtype; anything else is ignored."""
+    buffer = getattr(leaf, "_grad_buffer", None)
+    if buffer is None or buffer.shape != leaf.data.shape or buffer.dtype != leaf.data.dtype:
+        return None
+    return buffer

@@ -143,6 +143,8 @@ class _ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         message = " ".join(message.split())
+        # "argument --batch_size/--batch-size: ..." -> "argument --batch_size: ..."
+        message = re.sub(r"argument (-[^/:\s]+)(/-[^/:\s]+)+:", r"argument \1:", message)
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -283,6 +285,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     name = PROG
+    import warnings
+
+    format_warning = warnings.formatwarning
+    if not debug:  # warnings too are one line: "descend: warning: ..."
+        warnings.formatwarning = lambda message, *args, **kwargs: f"{PROG}: warning: {' '.join(str(message).split())}\n"
     try:
         _discover_commands()
         parser = build_parser()
@@ -314,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{name}: error: {_one_line(error)}", file=sys.stderr)
         return 1
+    finally:
+        warnings.formatwarning = format_warning
 
 
 # =========================================================================== shared pieces
@@ -671,8 +680,15 @@ def run_train(args: argparse.Namespace) -> int:
     return _train(o, resume_path)
 
 
-def _train(o: dict[str, Any], resume_path: Path | None) -> int:
+def _train(
+    o: dict[str, Any], resume_path: Path | None, extra_callbacks: Sequence[Any] = (), communicator: Any = None,
+) -> int:
+    """Run ``descend train`` with the completed options ``o`` (see :func:`_complete`);
+    ``extra_callbacks`` are added to the trainer's (e.g. by ``descend tune``)."""
     import numpy as np
+
+    if communicator is not None and getattr(communicator, "size", 1) > 1:
+        raise CommandError("data-parallel training (a communicator of several processes) is not supported by descend.train yet")
 
     from . import random as ds_random
     from .train import EarlyStopping, ReduceLROnPlateau, RunLogger, SaveBest, Trainer
@@ -713,7 +729,8 @@ def _train(o: dict[str, Any], resume_path: Path | None) -> int:
                 callbacks.append(ReduceLROnPlateau(monitor, factor=o["reduce_lr_factor"], patience=o["reduce_lr_on_plateau"]))
             if o.get("save_best"):
                 callbacks.append(SaveBest(logdir / "best.safetensors", monitor=monitor))
-            if callbacks and monitor.startswith("dev:") and splits.dev is None:
+            callbacks.extend(extra_callbacks)
+            if callbacks and monitor.startswith("dev:") and splits.dev is None and len(callbacks) > len(extra_callbacks):
                 raise CommandError(f"--monitor {monitor} needs a dev split, and this data has none")
             config = {
                 "model": model_config,
@@ -733,12 +750,17 @@ def _train(o: dict[str, Any], resume_path: Path | None) -> int:
                 if state.get("finished"):
                     logger.note("That run had finished; evaluating it.")
             else:
-                logger.note(
+                logger.record(
                     f"Training {model_config_text(model_config)} on {splits.name} ({task}, {len(splits.train)} "
                     f"training examples) with {o['optimizer']}; run directory {logdir}"
                 )
             if not (resume_path is not None and trainer.finished):
-                trainer.fit(splits.train, splits.dev, epochs=o["epochs"], batch_size=o["batch_size"])
+                try:
+                    trainer.fit(splits.train, splits.dev, epochs=o["epochs"], batch_size=o["batch_size"])
+                except KeyboardInterrupt:
+                    if trainer.last_checkpoint is not None:
+                        logger.note(f"Interrupted; continue with: descend train --resume {logdir}")
+                    raise
             if splits.test is not None:
                 trainer.evaluate(splits.test, name="test")
     finally:
@@ -799,6 +821,11 @@ def _eval_data(args: argparse.Namespace, config: dict[str, Any], need_targets: b
             schema = TabularSchema.from_dict(data_config["schema"])
             data = schema.load(path, require_target=need_targets)
             return data, str(path)
+        if path.suffix.lower() != ".npz":
+            raise CommandError(
+                f"the checkpoint's model was trained on {data_config.get('name') or 'an image dataset'}; --data must be "
+                "an MNIST-style .npz archive (or use --dataset)"
+            )
         splits = load_dataset(str(path), data_dir=args.data_dir)  # an MNIST-style .npz
         data = getattr(splits, split)
         return data, f"{path} ({split})"
@@ -896,10 +923,10 @@ def run_predict(args: argparse.Namespace) -> int:
             values = decoded["value"]
             if values.ndim == 1:
                 header = ["prediction"]
-                rows = [[repr(float(v))] for v in values]
+                rows = [[f"{float(v):.7g}"] for v in values]
             else:
                 header = [f"prediction_{j}" for j in range(values.shape[1])]
-                rows = [[repr(float(v)) for v in row] for row in values]
+                rows = [[f"{float(v):.7g}" for v in row] for row in values]
         else:
             labels = classes if classes is not None else list(range(decoded["probabilities"].shape[1]))
             header = ["prediction"] + [f"probability_{label}" for label in labels]

@@ -9,6 +9,7 @@ and some input requires grad, links the result to the op so ``Tensor.backward`` 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Sequence
 
 import numpy as np
@@ -32,6 +33,7 @@ class Function:
 
     released = False
     inputs: tuple[Tensor, ...] = ()
+    seq = 0  # the op's creation number (set by ``apply`` when it is recorded)
 
     def forward(self, *arrays: np.ndarray, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError
@@ -41,25 +43,41 @@ class Function:
 
     def release(self) -> None:
         """Drop the values saved for backward, keeping only the graph's edges."""
-        inputs = self.inputs
-        self.__dict__.clear()
-        self.inputs = inputs
-        self.released = True
+        d = self.__dict__
+        inputs, seq = self.inputs, self.seq
+        d.clear()
+        d["inputs"] = inputs
+        d["seq"] = seq
+        d["released"] = True
 
     @classmethod
     def apply(cls, *inputs: Tensor, **kwargs: Any) -> Tensor:
-        fn = cls()
+        fn = _new(cls)
         try:
             data = fn.forward(*[t.data for t in inputs], **kwargs)
         except ValueError as error:
             shapes = ", ".join(str(t.data.shape) for t in inputs)
             raise ValueError(f"{cls.__name__} of shapes {shapes}: {error}") from None
+        out = _new(Tensor)
+        out.data = data
+        out.grad = None
         if _GradMode.enabled:
             for t in inputs:
                 if t.requires_grad:
                     fn.inputs = inputs
-                    return Tensor._make(data, True, fn)
-        return Tensor._make(data, False, None)
+                    fn.seq = next(_sequence)
+                    out.requires_grad = True
+                    out._ctx = fn
+                    return out
+        out.requires_grad = False
+        out._ctx = None
+        return out
+
+
+_new = object.__new__
+# Every recorded op gets the next number; an op's inputs are recorded before it, so
+# decreasing numbers are a reverse topological order for the backward pass.
+_sequence = itertools.count()
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -92,7 +110,7 @@ class Tensor:
     ndarray of the same shape, or None before the first backward).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_grad_buffer", "__weakref__")
     # NumPy defers to our reflected operators (``array + tensor`` calls ``__radd__``).
     __array_ufunc__ = None
 
@@ -100,6 +118,9 @@ class Tensor:
         self.data = _as_array(data, dtype)
         self.grad: np.ndarray | None = None
         self._ctx: Function | None = None
+        # Where backward puts this leaf's gradient when ``grad`` is None: an optimizer sets it
+        # to the leaf's view of its flat gradient buffer (see ``autograd._accumulate_leaf``).
+        self._grad_buffer: np.ndarray | None = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -112,6 +133,7 @@ class Tensor:
         t.grad = None
         t.requires_grad = requires_grad
         t._ctx = ctx
+        t._grad_buffer = None
         return t
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:

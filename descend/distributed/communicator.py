@@ -41,6 +41,7 @@ __all__ = [
     "mpi_available",
     "install_abort_on_error",
     "abort_on_error",
+    "setup_phase",
 ]
 
 #: Seconds a collective may take before the watchdog aborts the job (``DESCEND_MPI_TIMEOUT``
@@ -345,6 +346,42 @@ class abort_on_error:
         _error(f"descend: rank {self.comm.rank} of {self.comm.size} failed; aborting all ranks.\n{text}")
         self.comm.abort(1)
         return False  # pragma: no cover - abort does not return
+
+
+class setup_phase:
+    """Context manager for the set-up of a distributed command (checking options, loading
+    data, building the model), which contains no collective operation.
+
+    At its end the ranks compare notes (one ``allgather``): if any rank raised, every rank
+    leaves the block with an exception — rank 0 with its own error, or a
+    :class:`DistributedError` naming the failed rank and its message; the other ranks with a
+    silent ``SystemExit(1)`` — so the error is printed once, by rank 0, and no rank is left
+    waiting. ``KeyboardInterrupt`` and ``SystemExit`` pass through as they are.
+    """
+
+    def __init__(self, comm: Communicator) -> None:
+        self.comm = comm
+
+    def __enter__(self) -> Communicator:
+        return self.comm
+
+    def __exit__(self, kind: Any, value: Any, tb: Any) -> bool:
+        comm = self.comm
+        if comm.size <= 1:
+            return False
+        if kind is not None and issubclass(kind, (KeyboardInterrupt, SystemExit)):
+            return False
+        mine = None if kind is None else (type(value).__name__, " ".join(str(value).split()))
+        reports = comm.allgather(mine)
+        failed = [(rank, report) for rank, report in enumerate(reports) if report is not None]
+        if not failed:
+            return False
+        if comm.is_root:
+            if kind is not None:
+                return False  # rank 0 raises its own error
+            rank, (name, text) = failed[0]
+            raise DistributedError(f"rank {rank} of {comm.size} failed to start: {text or name}")
+        raise SystemExit(1)
 
 
 def init_distributed(timeout: float | None = None, require: bool = False) -> Communicator:

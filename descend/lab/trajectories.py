@@ -56,13 +56,14 @@ class TestFunction:
     ylim: tuple[float, float]
     steps: int
     lr: dict[str, float] = field(default_factory=dict)
+    quick_steps: int | None = None  # fewer updates in quick mode (None: the same)
 
 
 TEST_FUNCTIONS: dict[str, TestFunction] = {
     "quadratic": TestFunction(
         _quadratic, "0.025 x^2 + 2 y^2", (-4.5, 1.0), (0.0, 0.0), (-5.0, 1.0), (-1.5, 1.5), 300,
         {"SGD": 0.05, "Momentum": 0.05, "Nesterov": 0.05, "AdaGrad": 0.5, "RMSProp": 0.05,
-         "Adam": 0.1},
+         "Adam": 0.1}, 150,
     ),
     "rosenbrock": TestFunction(
         _rosenbrock, "(1 - x)^2 + 100 (y - x^2)^2", (-1.5, 2.0), (1.0, 1.0), (-2.0, 2.0),
@@ -74,12 +75,12 @@ TEST_FUNCTIONS: dict[str, TestFunction] = {
         _beale, "(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2", (1.0, 1.4),
         (3.0, 0.5), (-0.5, 4.0), (-1.0, 2.0), 2000,
         {"SGD": 3e-3, "Momentum": 3e-3, "Nesterov": 3e-3, "AdaGrad": 0.5, "RMSProp": 0.01,
-         "Adam": 0.02},
+         "Adam": 0.02}, 500,
     ),
     "saddle": TestFunction(
         _saddle, "x^2 + y^4/4 - y^2/2", (-1.8, 1e-3), (0.0, 1.0), (-2.0, 2.0), (-1.5, 1.5), 300,
         {"SGD": 0.02, "Momentum": 0.02, "Nesterov": 0.02, "AdaGrad": 0.5, "RMSProp": 0.1,
-         "Adam": 0.1},
+         "Adam": 0.1}, 200,
     ),
 }
 
@@ -167,14 +168,16 @@ def trajectories(
         frames = 8 if quick else 60
     paths: dict[str, dict[str, np.ndarray]] = {}
     final: dict[str, dict[str, float]] = {}
+    steps = {n: (fn.quick_steps or fn.steps) if quick else fn.steps
+             for n, fn in TEST_FUNCTIONS.items()}
     for name, fn in TEST_FUNCTIONS.items():
         paths[name], final[name] = {}, {}
         for opt in OPTIMIZERS:
-            path = optimize_2d(fn.f, fn.start, opt, fn.lr[opt], fn.steps)
+            path = optimize_2d(fn.f, fn.start, opt, fn.lr[opt], steps[name])
             paths[name][opt] = path
             dist = float(np.linalg.norm(path[-1] - np.array(fn.minimum)))
-            final[name][opt] = dist if len(path) == fn.steps + 1 else float("inf")
-        say(f"{name}: distance to the minimum after {fn.steps} updates: "
+            final[name][opt] = dist if len(path) == steps[name] + 1 else float("inf")
+        say(f"{name}: distance to the minimum after {steps[name]} updates: "
             + ", ".join(f"{o} {fmt(final[name][o], 2)}" for o in OPTIMIZERS))
 
     # ------------------------------------------------------------------------- figures
@@ -188,7 +191,7 @@ def trajectories(
             ax.plot(p[:, 0], p[:, 1], color=COLORS[opt], lw=1.3, alpha=0.9,
                     label=f"{opt} (lr {fn.lr[opt]:g})")
             ax.plot(p[-1, 0], p[-1, 1], "o", color=COLORS[opt], ms=3.5)
-        ax.set_title(f"{name}: {fn.formula}\n{fn.steps} updates", fontsize=9)
+        ax.set_title(f"{name}: {fn.formula}\n{steps[name]} updates", fontsize=9)
         ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
     run.save_figure(fig, "trajectories.png", dpi=75)
 
@@ -206,7 +209,7 @@ def trajectories(
     run.save_figure(fig, "loss_curves.png", dpi=90)
 
     if gif:
-        path = _animate(run, paths, frames, dpi=45 if quick else 60)
+        path = _animate(run, paths, steps, frames, dpi=45 if quick else 80)
         run.add_figure_file(path)
 
     rosen = final["rosenbrock"]
@@ -215,10 +218,10 @@ def trajectories(
         "momentum reaches the Rosenbrock minimum's neighbourhood": rosen["Momentum"] < 0.05,
         "plain SGD at momentum's rate does not": rosen["SGD"] > 0.1,
     }
-    keep = {n: np.unique(np.linspace(0, TEST_FUNCTIONS[n].steps, 201).astype(int)) for n in names}
+    keep = {n: np.unique(np.linspace(0, steps[n], 201).astype(int)) for n in names}
     data: dict[str, Any] = {
         "functions": {n: {"formula": fn.formula, "start": fn.start, "minimum": fn.minimum,
-                          "steps": fn.steps, "lr": fn.lr} for n, fn in TEST_FUNCTIONS.items()},
+                          "steps": steps[n], "lr": fn.lr} for n, fn in TEST_FUNCTIONS.items()},
         "final_distance": final,
         "final_point": {n: {o: paths[n][o][-1] for o in OPTIMIZERS} for n in names},
         "paths_every": {n: int(keep[n][1]) for n in names},
@@ -233,7 +236,7 @@ four 2-D test functions from a fixed start; SGD, momentum and Nesterov share one
 per function. Distance to the minimum after the last update:
 
 {md_table(["function", "updates"] + list(OPTIMIZERS),
-          [[n, TEST_FUNCTIONS[n].steps] + [final[n][o] for o in OPTIMIZERS] for n in names])}
+          [[n, steps[n]] + [final[n][o] for o in OPTIMIZERS] for n in names])}
 
 Learning rates:
 
@@ -245,7 +248,8 @@ and Adam reach (1, 1); on the saddle, the adaptive methods escape the ridge fast
     return run.finish(data, summary, checks)
 
 
-def _animate(run: RunDir, paths: dict[str, dict[str, np.ndarray]], frames: int, dpi: int) -> Any:
+def _animate(run: RunDir, paths: dict[str, dict[str, np.ndarray]], steps: dict[str, int],
+             frames: int, dpi: int) -> Any:
     """An animated GIF of the paths growing, one panel per function.
 
     The contours are drawn once; each frame restores that background and draws only the
@@ -264,7 +268,7 @@ def _animate(run: RunDir, paths: dict[str, dict[str, np.ndarray]], frames: int, 
         for opt in OPTIMIZERS:
             (line,) = ax.plot([], [], color=COLORS[opt], lw=1.4, label=opt, animated=True)
             (head,) = ax.plot([], [], "o", color=COLORS[opt], ms=4, animated=True)
-            lines.append((ax, line, head, paths[name][opt], fn.steps))
+            lines.append((ax, line, head, paths[name][opt], steps[name]))
     axes.flat[0].legend(fontsize=7, loc="upper right")
     canvas = fig.canvas
     canvas.draw()
@@ -274,8 +278,8 @@ def _animate(run: RunDir, paths: dict[str, dict[str, np.ndarray]], frames: int, 
     images = []
     for k in range(frames):
         canvas.restore_region(background)
-        for ax, line, head, p, steps in lines:
-            upto = min(int(round(fractions[k] * steps)), len(p) - 1)
+        for ax, line, head, p, total in lines:
+            upto = min(int(round(fractions[k] * total)), len(p) - 1)
             line.set_data(p[: upto + 1, 0], p[: upto + 1, 1])
             head.set_data([p[upto, 0]], [p[upto, 1]])
             ax.draw_artist(line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import grad_buffer
 from ..tensor import Function
 
 
@@ -54,7 +55,13 @@ class MatMul(Function):
 
 class Linear(Function):
     """y = x W + b for x of shape (N, in), W (in, out), b (out,), in one op:
-    dL/dx = G W^T, dL/dW = x^T G, dL/db = sum over the batch of G."""
+    dL/dx = G W^T, dL/dW = x^T G, dL/db = sum over the batch of G.
+
+    When W (or b) is a leaf whose ``grad`` is None and that has a registered gradient buffer
+    (an optimizer's flat buffer, see ``autograd.grad_buffer``), its gradient is written
+    straight into the buffer (``matmul(..., out=)``) instead of being returned for the engine
+    to copy there: the same numbers, one pass less over the parameters.
+    """
 
     def forward(self, x, weight, bias=None):
         _check_matmul(x, weight)
@@ -69,13 +76,30 @@ class Linear(Function):
         x = self.x
         grad_x = grad @ self.weight.T if inputs[0].requires_grad else None
         grad_w = grad_b = None
-        if inputs[1].requires_grad:
-            if x.ndim == 1:
-                grad_w = np.outer(x, grad)
-            elif x.ndim > 2:
-                grad_w = x.reshape(-1, x.shape[-1]).T @ grad.reshape(-1, grad.shape[-1])
-            else:
+        if x.ndim != 2:  # one example (in,), or leading batch axes (..., in): as (rows, in)
+            x = x.reshape(-1, x.shape[-1])
+            grad = grad.reshape(-1, grad.shape[-1])
+        w = inputs[1]
+        if w.requires_grad:
+            buffer = _direct_buffer(w)
+            if buffer is None:
                 grad_w = x.T @ grad
+            else:
+                np.matmul(x.T, grad, out=buffer)
+                w.grad = buffer
         if len(inputs) > 2 and inputs[2].requires_grad:
-            grad_b = grad.sum(axis=tuple(range(grad.ndim - 1)))
+            b = inputs[2]
+            buffer = _direct_buffer(b)
+            if buffer is None:
+                grad_b = np.add.reduce(grad, axis=0)
+            else:
+                np.add.reduce(grad, axis=0, out=buffer)
+                b.grad = buffer
         return grad_x, grad_w, grad_b
+
+
+def _direct_buffer(t):
+    """The buffer to write ``t``'s gradient into directly, or None (then return it)."""
+    if t._ctx is not None or t.grad is not None:
+        return None
+    return grad_buffer(t)

@@ -154,6 +154,9 @@ class _FlatGroup:
             gv = self.grad[lo:hi].reshape(self.shapes[i])
             dv[...] = p.data
             p.data = dv
+            # backward writes a gradient arriving while p.grad is None straight into the
+            # buffer (autograd.grad_buffer), so zero_grad(set_to_none=True) costs nothing
+            p._grad_buffer = gv
             if p.grad is not None:
                 _copy_grad(p, gv, i)
                 p.grad = gv
@@ -420,8 +423,12 @@ class Optimizer:
         Default (``set_to_none=False``, PyTorch's old default): fill the flat gradient buffer
         with zeros; every ``p.grad`` that is an array becomes (again) its zeroed view, a
         ``None`` grad stays None. ``set_to_none=True`` sets every ``p.grad`` to None (as
-        PyTorch 2's default); the next ``step()`` then copies the fresh gradients back into
-        the buffer, which is correct but slower.
+        PyTorch 2's default) and is the faster choice: no fill, and backward writes each
+        arriving gradient straight into the parameter's view of the flat buffer (the view is
+        registered as the parameter's gradient buffer, see ``autograd.grad_buffer``), where a
+        zero-filled buffer costs a fill plus an addition. A parameter that backward does not
+        reach keeps ``grad`` None and is skipped by ``step()``, as in PyTorch. An array taken
+        from ``p.grad`` before the reset is that view, so the next backward overwrites it.
         """
         for g in self._groups:
             if set_to_none:

@@ -88,6 +88,10 @@ class RunLogger:
             print(line, file=stream, flush=True)
         self._to_log(line)
 
+    def record(self, line: str) -> None:
+        """A line for logs.txt only."""
+        self._to_log(line)
+
     def note(self, line: str) -> None:
         """A note: stderr and logs.txt."""
         stream = self.stderr

@@ -22,6 +22,7 @@ already done, so a resumed run ends with weights bit-identical to an uninterrupt
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -305,12 +306,15 @@ class Trainer:
             self.note(f"Nothing to train: {self.epochs_done} of {epochs} epochs are already done.")
         for cb in active:
             cb.on_train_begin(self)
+        # Overflow on the way to a non-finite loss is reported by the guard, once and clearly.
+        quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore") if self.guard_non_finite else contextlib.nullcontext()
         try:
-            for index in range(self.epochs_done, epochs):
-                logs = self._fit_epoch(index + 1, train, dev, batch_size, num_batches, position, show_lr)
-                position = None
-                if self.stop_training:
-                    break
+            with quiet:
+                for index in range(self.epochs_done, epochs):
+                    logs = self._fit_epoch(index + 1, train, dev, batch_size, num_batches, position, show_lr)
+                    position = None
+                    if self.stop_training:
+                        break
             self.finished = True
         except BaseException:
             self.abnormal_end = True

@@ -39,8 +39,9 @@ __all__ = [
 ]
 
 #: Options of ``descend train`` that ``descend tune`` manages itself (each trial gets its own
-#: run directory inside the tune directory; ``--resume`` continues the whole study).
-EXCLUDED = ("logdir", "resume", "debug")
+#: run directory inside the tune directory; ``--resume`` continues the whole study; a trial
+#: runs in one process, never data-parallel).
+EXCLUDED = ("logdir", "resume", "debug", "distributed")
 
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")

@@ -185,11 +185,15 @@ def counted_trials(study: Any) -> int:
     import optuna
 
     S = optuna.trial.TrialState
+    trials = study.get_trials(deepcopy=False)
+    # Failed trials that were run again (ours: user attribute retry_of; Optuna's
+    # RetryFailedTrialCallback of RDB storages: system attribute failed_trial) count once.
+    retried = {t.user_attrs.get("retry_of") for t in trials} | {t.system_attrs.get("failed_trial") for t in trials}
     count = 0
-    for trial in study.get_trials(deepcopy=False):
+    for trial in trials:
         if trial.state in (S.COMPLETE, S.PRUNED, S.RUNNING):
             count += 1
-        elif trial.state == S.FAIL and not _is_interrupted(trial):
+        elif trial.state == S.FAIL and not _is_interrupted(trial) and trial.number not in retried:
             count += 1
     return count
 

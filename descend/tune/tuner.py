@@ -168,6 +168,8 @@ class Tuner:
         params = {space.name: space.suggest(trial) for space in settings.train.spaces}
         argv = trial_argv(settings.train.fixed, settings.train.spaces, settings.train.options, params)
         logdir = self.directory / f"trial-{trial.number:04d}"
+        if trial.user_attrs.get("interrupted"):  # a retry that copied its original's attributes
+            trial.set_user_attr("interrupted", False)
         trial.set_user_attr("worker", worker_id())
         trial.set_user_attr("logdir", str(logdir))
         trial.set_user_attr("argv", argv)
@@ -272,14 +274,16 @@ def _short(value: Any) -> str:
 
 
 def _train_with_cli(options: dict[str, Any], callbacks: list[Any]) -> Any:
-    """One ``descend train`` run with extra callbacks, its console output kept in its
-    ``logs.txt`` only (``descend tune`` prints one line per trial instead)."""
+    """One ``descend train`` run with extra callbacks, in this process alone (a trial is not
+    data-parallel, even under mpiexec), its console output kept in its ``logs.txt`` only
+    (``descend tune`` prints one line per trial instead)."""
     from .. import cli
+    from ..distributed import Communicator
 
     o = cli._complete(options)
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        return cli._train(o, None, extra_callbacks=callbacks)
+        return cli._train(o, None, extra_callbacks=callbacks, communicator=Communicator())
 
 
 def sampler_seed(seed: int, shared: bool) -> int:

@@ -1,0 +1,107 @@
+"""Registers ``descend lab``: the lecture's experiments from the command line.
+
+    descend lab list                         the experiments
+    descend lab capacity --quick             one experiment (seconds)
+    descend lab landscape --data_dir DIR     MNIST from DIR (else $DESCEND_DATA, cache, download)
+    descend lab all --quick                  every experiment + report.html with the figures inline
+
+Each run writes into its run directory (``--logdir``, default
+``logs/lab-<name>-<timestamp>-...``): PNG figures, ``data.json`` and CSV files with the numbers,
+and ``summary.md``; ``all`` puts each experiment in a subdirectory and adds ``report.html``.
+Progress goes to stderr; the run directory and each experiment's checks to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..cli import CommandError, add_option, blas_threads, default_logdir, nonnegative_int, register
+
+NAMES = ("capacity", "weight-decay", "estimator-bias", "mle", "trajectories", "schedules",
+         "robbins-monro", "landscape", "double-descent")
+
+DESCRIPTION = """\
+Run the lecture's experiments. Each trains its models with descend and writes PNG figures, the
+numbers behind them (data.json, CSV) and a markdown summary into its run directory.
+
+experiments:
+  capacity        underfitting and overfitting: polynomial degree and training-set size
+  weight-decay    L2 regularisation of a degree-12 polynomial, a sweep of lambda
+  estimator-bias  the biased sample variance against (1 - 1/N) sigma^2
+  mle             Normal (fixed / predicted variance), Bernoulli, Categorical outputs: loss = NLL
+  trajectories    SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam on 2-D test functions (+ GIF)
+  schedules       every learning-rate schedule over one horizon
+  robbins-monro   constant vs 1/t vs 1/t^2 step sizes on a convex problem
+  landscape       loss along init->solution and on a filter-normalised plane (MNIST MLP)
+  double-descent  test error against parameter count around the interpolation threshold (MNIST)
+  all             every experiment, and report.html with every figure inline
+  list            list the experiments
+
+--quick runs in seconds (as the tests do); the full mode makes the figures of docs/lab.md.
+
+examples:
+  descend lab capacity --quick
+  descend lab all --quick --data_dir /path/to/mnist --logdir runs/lab"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("experiment", metavar="EXPERIMENT", help="an experiment's name, 'all' or 'list'")
+    add_option(parser, "--quick", action="store_true", help="the quick mode: seconds instead of minutes")
+    add_option(parser, "--seed", type=nonnegative_int, default=0, metavar="N", help="random seed")
+    add_option(parser, "--logdir", metavar="DIR",
+               help="the run directory (default: logs/lab-<experiment>-<timestamp>-<options>)")
+    add_option(parser, "--data_dir", metavar="DIR",
+               help="where to look first for MNIST (landscape, double-descent); then $DESCEND_DATA, "
+                    "the user cache ~/.cache/descend, /usr/share/datasets; otherwise it is downloaded")
+    add_option(parser, "--no_download", action="store_true",
+               help="fail instead of downloading MNIST when it is found nowhere")
+    add_option(parser, "--threads", type=nonnegative_int, metavar="N",
+               help="BLAS threads (0: the library's default)")
+    add_option(parser, "--strict", action="store_true",
+               help="exit with status 1 when a qualitative check of an experiment fails")
+    add_option(parser, "--quiet", action="store_true", help="no progress messages on stderr")
+
+
+def _print_result(result: object) -> None:
+    checks = getattr(result, "checks")
+    failed = [k for k, ok in checks.items() if not ok]
+    status = "ok" if not failed else f"{len(failed)} check(s) FAILED: " + "; ".join(failed)
+    print(f"{result.name:15s} {result.seconds:7.1f} s  {status}  ({result.out_dir})")
+
+
+def run(args: argparse.Namespace) -> int:
+    name = args.experiment.strip().lower().replace("_", "-")
+    if name == "list":
+        for line in DESCRIPTION.split("experiments:\n", 1)[1].split("\n\n", 1)[0].splitlines():
+            print(line.strip())
+        return 0
+    if name != "all" and name not in NAMES:
+        raise CommandError(f"unknown experiment {args.experiment!r}; choose from {', '.join(NAMES)}, "
+                           "all or list")
+    from . import run as run_one
+    from . import run_all
+
+    config = {"quick": args.quick, "seed": args.seed}
+    logdir = Path(args.logdir) if args.logdir else default_logdir(f"lab-{name}", config)
+    common = dict(quick=args.quick, seed=args.seed, data_dir=args.data_dir,
+                  download=not args.no_download, verbose=not args.quiet)
+    with blas_threads(args.threads):
+        if name == "all":
+            results, report = run_all(logdir, **common)
+        else:
+            results, report = [run_one(name, logdir, **common)], None
+    for result in results:
+        _print_result(result)
+    if report is not None:
+        print(f"report: {report}")
+    else:
+        print(f"run directory: {logdir}")
+    if args.strict and not all(r.passed for r in results):
+        return 1
+    return 0
+
+
+register("lab", add_arguments, run, help="Run the lecture's experiments (figures, data, summary).",
+         description=DESCRIPTION)

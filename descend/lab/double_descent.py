@@ -1,0 +1,280 @@
+"""``double-descent``: model-wise double descent (Belkin et al. 2019; Nakkiran et al. 2019).
+
+One-hidden-layer ReLU networks of increasing width p are fitted to a small MNIST training
+subset (n examples) with label noise, by the squared loss on one-hot targets. As in Belkin et
+al.'s MNIST experiments with random features, the hidden layer keeps its random
+initialisation (weights N(0, 2/784), the inputs centred); only the output layer, p x 10
+weights and 10 biases, is trained -- by descend, full-batch Nesterov SGD from zero, which
+converges towards the minimum-norm fit -- until the training set is (nearly) interpolated.
+
+The interpolation threshold is where the trained parameters, (p + 1) x 10, equal the
+n x 10 targets: p + 1 = n. Below it the test error is U-shaped (the classical regime); at the
+threshold the only interpolating solution is wild and the test error peaks; beyond it the
+network has room to interpolate smoothly and the test error descends a second time.
+
+Optional: ``epochwise=True`` also records the test error during training (the error of the
+threshold model rises as it starts to fit the noise).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._common import Result, RunDir, figure, fmt, md_table
+from ._mnist import load_flat_mnist
+
+__all__ = ["double_descent", "RandomFeatures"]
+
+
+class RandomFeatures:
+    """The frozen hidden layer: h(x) = (relu((x - mu) W) - c) / s, W ~ N(0, 2/784).
+
+    ``mu`` is the training inputs' mean, ``c`` the training features' mean and ``s`` scales
+    the training features so that their largest singular value is sqrt(n) (the output layer's
+    squared loss then has curvature at most 2/10 whatever the width, and one learning rate
+    fits all widths). All of these are fixed once the layer is built.
+    """
+
+    def __init__(self, x_train: np.ndarray, width: int, rng: np.random.Generator,
+                 weights: np.ndarray | None = None) -> None:
+        d = x_train.shape[1]
+        self.mu = x_train.mean(axis=0)
+        self.W = (weights[:, :width] if weights is not None
+                  else rng.standard_normal((d, width)) * np.sqrt(2.0 / d)).astype(np.float32)
+        raw = self._relu(x_train)
+        self.c = raw.mean(axis=0)
+        raw -= self.c
+        n = len(x_train)
+        self.s = float(np.linalg.norm(raw, 2) / np.sqrt(n)) if min(raw.shape) > 0 else 1.0
+        self.train_features = raw / self.s
+
+    def _relu(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum((x - self.mu).astype(np.float32) @ self.W, 0.0)
+
+    def __call__(self, x: np.ndarray, chunk: int = 2000) -> np.ndarray:
+        out = np.empty((len(x), self.W.shape[1]), dtype=np.float32)
+        for i in range(0, len(x), chunk):
+            out[i:i + chunk] = (self._relu(x[i:i + chunk]) - self.c) / self.s
+        return out
+
+
+def _noisy_labels(y: np.ndarray, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Replace a fraction ``noise`` of the labels by a different, random class."""
+    y = y.copy()
+    flip = rng.permutation(len(y))[: int(round(noise * len(y)))]
+    y[flip] = (y[flip] + rng.integers(1, 10, len(flip))) % 10
+    mask = np.zeros(len(y), dtype=bool)
+    mask[flip] = True
+    return y, mask
+
+
+def _train_readout(features: np.ndarray, targets: np.ndarray, steps: int,
+                   test_features: np.ndarray, y_test: np.ndarray,
+                   record_every: Sequence[int] = ()) -> tuple[Any, list[tuple[int, float]]]:
+    """Full-batch Nesterov SGD on the squared loss, from zero weights."""
+    from .. import functional as F
+    from ..autograd import no_grad
+    from ..nn import Linear, init
+    from ..optim import SGD
+    from ..tensor import Tensor
+
+    n, p = features.shape
+    k = targets.shape[1]
+    readout = Linear(p, k)
+    init.zeros(readout.weight)
+    # mse_loss averages over n*k entries: curvature 2 s_max^2 / (n k) = 2 / k here
+    lr = 0.5 * k
+    opt = SGD(readout.parameters(), lr=lr, momentum=0.9, nesterov=True)
+    x = Tensor(features)
+    t = Tensor(targets)
+    record = set(record_every)
+    history = []
+    for step in range(steps):
+        if step in record:
+            with no_grad():
+                err = float(np.mean(readout(Tensor(test_features)).data.argmax(axis=1) != y_test))
+            history.append((step, err))
+        opt.zero_grad()
+        F.mse_loss(readout(x), t).backward()
+        opt.step()
+    return readout, history
+
+
+def double_descent(
+    out_dir: str | os.PathLike | None = None,
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    n_train: int | None = None,
+    label_noise: float = 0.2,
+    widths: Sequence[int] | None = None,
+    steps: int | None = None,
+    n_test: int | None = None,
+    repeats: int | None = None,
+    epochwise: bool | None = None,
+    verbose: bool = True,
+) -> Result:
+    """Test error of one-hidden-layer networks against their parameter count.
+
+    Args:
+        data_dir: where MNIST is (see :func:`descend.data.load_mnist`); also ``$DESCEND_DATA``.
+        n_train: training examples (default 500; quick 200).
+        label_noise: fraction of training labels replaced by a different random class.
+        widths: hidden widths (default: from n/20 to 20 n, denser near the threshold p = n - 1;
+            quick: n/5, n/2, n - 1, 2n, 10n).
+        steps: training steps per network (default 2000; quick 1000).
+        n_test: test examples (default 5000; quick 2000).
+        repeats: independent repetitions (data subset, noise, hidden layer) averaged
+            (default 3; quick 1).
+        epochwise: also record the test error during training (default: full mode only).
+
+    Returns:
+        a :class:`Result` with train/test error and test squared loss per width; checks that the
+        test error at the threshold exceeds that of a smaller and of a much larger network.
+    """
+    run = RunDir("double-descent", out_dir, quick, verbose)
+    say = run.progress
+    n = int(n_train or (200 if quick else 500))
+    steps = int(steps or (1000 if quick else 2000))
+    n_test = int(n_test or (2000 if quick else 5000))
+    repeats = int(repeats or (1 if quick else 3))
+    epochwise = (not quick) if epochwise is None else epochwise
+    threshold_width = n - 1  # (p + 1) * 10 = n * 10
+    if widths is None:
+        if quick:
+            widths = [n // 5, n // 2, threshold_width, 2 * n, 10 * n]
+        else:
+            factors = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.5,
+                       2, 3, 5, 10, 20]
+            widths = sorted({max(1, int(round(f * n))) if f != 1.0 else threshold_width
+                             for f in factors})
+    widths = [int(w) for w in widths]
+    K = 10
+    splits = load_flat_mnist(data_dir, download)
+    say(f"n = {n} training examples ({label_noise:.0%} label noise), widths {widths}, "
+        f"{steps} steps, {repeats} repetition(s)")
+
+    train_err = np.zeros((repeats, len(widths)))
+    test_err = np.zeros((repeats, len(widths)))
+    test_mse = np.zeros((repeats, len(widths)))
+    train_mse = np.zeros((repeats, len(widths)))
+    curves: dict[int, list] = {}
+    record = sorted({0, *np.unique(np.round(np.logspace(0, np.log10(steps - 1), 25)).astype(int))})
+    for r in range(repeats):
+        rng = np.random.default_rng([seed, r])
+        idx = rng.choice(len(splits.train.x), n, replace=False)
+        x, y_clean = splits.train.x[idx], splits.train.y[idx]
+        y, _ = _noisy_labels(y_clean, label_noise, rng)
+        tidx = rng.choice(len(splits.test.x), min(n_test, len(splits.test.x)), replace=False)
+        x_test, y_test = splits.test.x[tidx], splits.test.y[tidx]
+        targets = np.eye(K, dtype=np.float32)[y]
+        onehot_test = np.eye(K, dtype=np.float32)[y_test]
+        weights = rng.standard_normal((x.shape[1], max(widths))).astype(np.float32) * np.sqrt(2.0 / x.shape[1])
+        for j, p in enumerate(widths):
+            layer = RandomFeatures(x, p, rng, weights=weights)
+            f_test = layer(x_test)
+            want_curve = epochwise and r == 0 and p in (threshold_width, widths[-1])
+            readout, history = _train_readout(layer.train_features, targets, steps, f_test, y_test,
+                                              record if want_curve else ())
+            if want_curve:
+                curves[p] = history
+            from ..autograd import no_grad
+            from ..tensor import Tensor
+
+            with no_grad():
+                out_train = readout(Tensor(layer.train_features)).data
+                out_test = readout(Tensor(f_test)).data
+            train_err[r, j] = np.mean(out_train.argmax(axis=1) != y)
+            test_err[r, j] = np.mean(out_test.argmax(axis=1) != y_test)
+            train_mse[r, j] = np.mean(np.sum((out_train - targets) ** 2, axis=1))
+            test_mse[r, j] = np.mean(np.sum((out_test - onehot_test) ** 2, axis=1))
+            say(f"repeat {r + 1}/{repeats}, width {p:5d} ({(p + 1) * K:6d} parameters): train error "
+                f"{train_err[r, j]:.3f}, test error {test_err[r, j]:.3f}, test sq. loss {test_mse[r, j]:.3g}")
+
+    params = np.array([(p + 1) * K for p in widths])
+    mean_test = test_err.mean(axis=0)
+    mean_train = train_err.mean(axis=0)
+    mean_tmse = np.exp(np.log(test_mse).mean(axis=0))
+    mean_trmse = train_mse.mean(axis=0)
+    j_thr = widths.index(threshold_width) if threshold_width in widths else int(np.argmin(np.abs(np.array(widths) - threshold_width)))
+    smaller = [j for j, p in enumerate(widths) if p <= threshold_width // 2]
+    larger = [j for j, p in enumerate(widths) if p >= 10 * n]
+    if not larger:
+        larger = [len(widths) - 1]
+    j_small = smaller[-1] if smaller else 0
+    j_large = larger[0]
+
+    # ------------------------------------------------------------------------- figures
+    fig, (ax, ax2) = figure(1, 2, figsize=(11.5, 4.2))
+    for r in range(repeats if repeats > 1 else 0):
+        ax.semilogx(params, test_err[r], color="C1", alpha=0.25, lw=0.8)
+    ax.semilogx(params, mean_test, "s-", color="C1", label="test error")
+    ax.semilogx(params, mean_train, "o--", color="C0", label="training error (noisy labels)")
+    ax.axvline(n * K, color="k", ls=":", label=f"interpolation threshold n x 10 = {n * K}")
+    ax.axhline(label_noise, color="0.7", lw=1, ls="--", label=f"label noise {label_noise:.0%}")
+    ax.set_xlabel("trained parameters (p + 1) x 10")
+    ax.set_ylabel("classification error")
+    ax.set_title(f"MNIST, n = {n}, one hidden layer of width p", fontsize=9)
+    ax.legend(fontsize=7)
+    sec = ax.secondary_xaxis("top", functions=(lambda q: q / K - 1, lambda w: (w + 1) * K))
+    sec.set_xlabel("hidden width p", fontsize=8)
+    ax2.loglog(params, mean_tmse, "s-", color="C1", label="test squared loss")
+    ax2.loglog(params, np.maximum(mean_trmse, 1e-6), "o--", color="C0", label="training squared loss")
+    ax2.axvline(n * K, color="k", ls=":")
+    ax2.set_xlabel("trained parameters (p + 1) x 10")
+    ax2.set_ylabel("sum over classes of (output - one-hot)^2")
+    ax2.set_title("Squared loss (the training objective)", fontsize=9)
+    ax2.legend(fontsize=7)
+    run.save_figure(fig, "double_descent.png")
+
+    if curves:
+        fig, ax = figure(figsize=(5.8, 3.8))
+        for p, hist in curves.items():
+            s_, e_ = zip(*[(s + 1, e) for s, e in hist])
+            ax.semilogx(s_, e_, "o-", ms=3, label=f"width {p}" + (" (threshold)" if p == threshold_width else ""))
+        ax.set_xlabel("training step")
+        ax.set_ylabel("test error")
+        ax.set_title("Test error during training", fontsize=9)
+        ax.legend(fontsize=8)
+        run.save_figure(fig, "epochwise.png")
+
+    run.save_csv("double_descent.csv",
+                 ["width", "parameters", "train_error", "test_error", "train_sq_loss", "test_sq_loss"],
+                 zip(widths, params, mean_train, mean_test, mean_trmse, mean_tmse))
+    checks = {
+        "test error at the threshold exceeds a smaller network's": mean_test[j_thr] > mean_test[j_small],
+        "test error at the threshold exceeds a much larger network's": mean_test[j_thr] > mean_test[j_large],
+        "networks at and beyond the threshold (nearly) interpolate (train error < 2%)":
+            bool(np.all(mean_train[j_thr:] < 0.02)),
+    }
+    data: dict[str, Any] = {
+        "n_train": n, "label_noise": label_noise, "steps": steps, "n_test": n_test,
+        "repeats": repeats, "seed": seed, "widths": widths, "parameters": params,
+        "threshold_width": threshold_width, "threshold_parameters": n * K,
+        "train_error": mean_train, "test_error": mean_test, "train_sq_loss": mean_trmse,
+        "test_sq_loss": mean_tmse, "test_error_runs": test_err, "train_error_runs": train_err,
+        "compared": {"smaller_width": widths[j_small], "threshold_width": widths[j_thr],
+                     "larger_width": widths[j_large]},
+        "epochwise": {str(p): h for p, h in curves.items()},
+    }
+    summary = f"""
+One-hidden-layer ReLU networks of width p on n = {n} MNIST training images with
+{label_noise:.0%} of the labels replaced by a wrong class; the hidden layer stays at its random
+initialisation and the output layer ((p + 1) x 10 parameters) is trained by descend
+(full-batch Nesterov SGD from zero, squared loss on one-hot targets, {steps} steps). Test
+error on {n_test} clean test images, averaged over {repeats} repetition(s).
+
+The test error is {fmt(mean_test[j_small])} at width {widths[j_small]}, peaks at
+**{fmt(mean_test[j_thr])}** at the interpolation threshold (width {widths[j_thr]}, {n * K}
+parameters = n x 10), and descends again to {fmt(mean_test[j_large])} at width
+{widths[j_large]} ({params[j_large]} parameters).
+
+{md_table(["width p", "parameters", "train error", "test error", "test squared loss"],
+          zip(widths, params, mean_train, mean_test, mean_tmse))}
+"""
+    return run.finish(data, summary, checks)

@@ -1,0 +1,67 @@
+"""Fixtures of the lab tests: the MNIST copy, and ONE quick run of every experiment.
+
+``descend lab all --quick`` is run once per test session (through the command line's ``main``)
+and the tests read what it wrote: each experiment's ``data.json``, its figures and the HTML
+report. That keeps the whole lab test run within a couple of minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def mnist_dir() -> Path | None:
+    """The MNIST copy the tests use: $DESCEND_TEST_MNIST, else the workspace's shared copy."""
+    explicit = os.environ.get("DESCEND_TEST_MNIST")
+    candidates = [Path(explicit)] if explicit else []
+    candidates.append(REPO.parent / "shared" / "datasets" / "mnist")
+    for path in candidates:
+        if (path / "train-images-idx3-ubyte.gz").is_file() or (path / "train-images-idx3-ubyte").is_file():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def mnist() -> Path:
+    path = mnist_dir()
+    if path is None:
+        pytest.skip("MNIST not available (set DESCEND_TEST_MNIST to a directory with the IDX files)")
+    return path
+
+
+class QuickRun:
+    """What ``descend lab all --quick`` left in its run directory."""
+
+    def __init__(self, root: Path, status: int, stdout: str) -> None:
+        self.root = root
+        self.status = status
+        self.stdout = stdout
+
+    def data(self, name: str) -> dict:
+        payload = json.loads((self.root / name / "data.json").read_text())
+        assert payload["name"] == name and payload["mode"] == "quick"
+        return payload
+
+    def dir(self, name: str) -> Path:
+        return self.root / name
+
+
+@pytest.fixture(scope="session")
+def quick_run(mnist: Path, tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
+    import contextlib
+    import io
+
+    from descend.cli import main
+
+    root = tmp_path_factory.mktemp("lab") / "all"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(["lab", "all", "--quick", "--quiet", "--logdir", str(root),
+                       "--data_dir", str(mnist), "--no_download"])
+    return QuickRun(root, status, out.getvalue())
