@@ -35,13 +35,11 @@ import contextlib
 import csv
 import datetime
 import importlib
-import json
 import math
 import os
 import re
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 

@@ -121,8 +121,11 @@ def _as_labels(fn: str, target: Any, n: int, classes: int) -> np.ndarray:
             f"{labels.shape}"
         )
     if n:
-        low, high = labels.min(), labels.max()
-        if low < 0 or high >= classes:
+        # One reduction instead of min and max: viewed as unsigned integers, negative labels
+        # are huge, so the maximum is >= classes exactly when some label is out of range.
+        unsigned = labels if labels.dtype.kind == "u" else labels.view(f"u{labels.dtype.itemsize}")
+        if np.maximum.reduce(unsigned) >= classes:
+            low, high = labels.min(), labels.max()
             bad = int(low) if low < 0 else int(high)
             index = int(np.argmax(labels == bad))
             raise ValueError(

@@ -218,7 +218,7 @@ class Tensor:
                     f"tensor has shape {self.shape}; reduce it to a scalar (e.g. .sum() or .mean()) "
                     f"or pass grad= an array of shape {self.shape}"
                 )
-            grad = np.ones_like(self.data)
+            grad = np.ones(self.data.shape, dtype=self.data.dtype)
         else:
             grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
             if grad.shape != self.shape:

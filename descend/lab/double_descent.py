@@ -272,7 +272,9 @@ error on {n_test} clean test images, averaged over {repeats} repetition(s).
 The test error is {fmt(mean_test[j_small])} at width {widths[j_small]}, peaks at
 **{fmt(mean_test[j_thr])}** at the interpolation threshold (width {widths[j_thr]}, {n * K}
 parameters = n x 10), and descends again to {fmt(mean_test[j_large])} at width
-{widths[j_large]} ({params[j_large]} parameters).
+{widths[j_large]} ({params[j_large]} parameters) and {fmt(mean_test[-1])} at width {widths[-1]},
+below the best small network ({fmt(mean_test[:j_thr].min())}). The training error is
+{fmt(mean_train[j_thr])} at the threshold and beyond.
 
 {md_table(["width p", "parameters", "train error", "test error", "test squared loss"],
           zip(widths, params, mean_train, mean_test, mean_tmse))}

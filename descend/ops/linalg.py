@@ -88,18 +88,39 @@ class Linear(Function):
                 np.matmul(x.T, grad, out=buffer)
                 w.grad = buffer
         if len(inputs) > 2 and inputs[2].requires_grad:
+            # The sum over the batch as ones(N) @ G: a BLAS product is about twice as fast
+            # as np.add.reduce along axis 0, for small and large batches alike.
             b = inputs[2]
-            buffer = _direct_buffer(b)
+            ones = _ones(grad.shape[0], grad.dtype)
+            buffer = _direct_buffer(b, grad.dtype)
             if buffer is None:
-                grad_b = np.add.reduce(grad, axis=0)
+                grad_b = np.dot(ones, grad)
             else:
-                np.add.reduce(grad, axis=0, out=buffer)
+                np.dot(ones, grad, out=buffer)
                 b.grad = buffer
         return grad_x, grad_w, grad_b
 
 
-def _direct_buffer(t):
+def _direct_buffer(t, dtype=None):
     """The buffer to write ``t``'s gradient into directly, or None (then return it)."""
     if t._ctx is not None or t.grad is not None:
         return None
-    return grad_buffer(t)
+    buffer = grad_buffer(t)
+    if buffer is None or (dtype is not None and buffer.dtype != dtype) or not buffer.flags.c_contiguous:
+        return None
+    return buffer
+
+
+_ONES: dict = {}
+
+
+def _ones(n: int, dtype) -> np.ndarray:
+    """A cached read-only vector of n ones."""
+    key = (n, dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(n, dtype=dtype)
+        ones.flags.writeable = False
+    return ones

@@ -316,8 +316,12 @@ class Trainer:
                     if self.stop_training:
                         break
             self.finished = True
-        except BaseException:
+        except BaseException as error:
             self.abnormal_end = True
+            if isinstance(error, NonFiniteLossError):
+                self.logger.record(f"Error: {error}")
+            elif isinstance(error, KeyboardInterrupt):
+                self.logger.record(f"Interrupted in epoch {self.epoch}, step {self.step}.")
             raise
         finally:
             self._end_training(logs)

@@ -141,6 +141,10 @@ def write_plots(study: Any, directory: Path, note: Callable[[str], None], metric
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ax = draw()
+            if name == "intermediate_values.png" and hasattr(ax, "set_xlabel"):
+                ax.set_xlabel("epoch")
+                ax.set_ylabel(metric)
+                ax.set_title(f"{metric} after each epoch (what the pruner sees)")
             fig = ax.figure if hasattr(ax, "figure") else ax[0].figure
             fig.set_size_inches(8, 5)
             fig.tight_layout()

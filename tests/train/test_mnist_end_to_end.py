@@ -28,6 +28,7 @@ descend's own 10-seed noise (fixtures/descend_mnist_noise.json) is 0.9108 +- 0.0
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import re
@@ -130,6 +131,13 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(mnist, tmp_path):
     assert epoch_lines == [line for line in strip(reference.stdout) if line.startswith("Epoch")]
 
 
+@functools.lru_cache(maxsize=1)
+def _mnist_splits(path: str):
+    from descend.data import load_mnist
+
+    return load_mnist(path, download=False)
+
+
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_same_trajectory_as_pytorch_on_an_identical_setup(name, mnist):
     """With the same initial weights and the same batch order, descend's Trainer and a plain
@@ -141,11 +149,10 @@ def test_same_trajectory_as_pytorch_on_an_identical_setup(name, mnist):
     import io
 
     from descend import optim
-    from descend.data import load_mnist
     from descend.train import Trainer, build_model, mlp_config
 
     torch.set_num_threads(1)
-    splits = load_mnist(mnist, download=False)
+    splits = _mnist_splits(str(mnist))
     train = splits.train[:11000]
     model = build_model(mlp_config((28, 28), 10), rng=np.random.default_rng(0))
     reference = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))

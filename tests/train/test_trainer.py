@@ -14,7 +14,7 @@ import descend.random
 from descend.data import Dataset
 from descend.optim import SGD, Adam, schedules
 from descend.train import (
-    Callback, EarlyStopping, NonFiniteLossError, ReduceLROnPlateau, SaveBest, Trainer,
+    Callback, EarlyStopping, NonFiniteLossError, ReduceLROnPlateau, RunLogger, SaveBest, Trainer,
     build_model, load_checkpoint, mlp_config,
 )
 
@@ -28,7 +28,8 @@ def blobs(n=600, classes=3, dim=5, seed=0, noise=1.0):
 
 
 def make_trainer(tmp_path=None, name="run", seed=0, dropout=0.0, optimizer="sgd", lr=0.05, callbacks=(),
-                 task="multiclass", outputs=3, dim=5, **kwargs):
+                 task="multiclass", outputs=3, dim=5, extras=False, **kwargs):
+    """A small MLP trainer; ``extras``: TensorBoard files and plots in the run directory."""
     descend.random.manual_seed(seed)
     init, shuffle, drop = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     model = build_model(mlp_config((dim,), outputs, [16], "relu", dropout), rng=init, dropout_rng=drop)
@@ -36,8 +37,8 @@ def make_trainer(tmp_path=None, name="run", seed=0, dropout=0.0, optimizer="sgd"
         opt = SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
     else:
         opt = Adam(model.parameters(), lr=lr)
-    logdir = None if tmp_path is None else tmp_path / name
-    return Trainer(model, opt, task=task, rng=shuffle, logdir=logdir, callbacks=list(callbacks), **kwargs)
+    logger = RunLogger(None if tmp_path is None else tmp_path / name, tensorboard=extras, plots=extras)
+    return Trainer(model, opt, task=task, rng=shuffle, logger=logger, callbacks=list(callbacks), **kwargs)
 
 
 def weights(trainer):
@@ -125,7 +126,7 @@ def test_schedule_is_shown_and_stepped_per_update(capsys):
 
 def test_run_directory(tmp_path, capsys):
     data = blobs()
-    trainer = make_trainer(tmp_path, logger_options=None) if False else make_trainer(tmp_path)
+    trainer = make_trainer(tmp_path, extras=True)
     trainer.logger.write_options({"lr": 0.05, "note": "test"})
     trainer.fit(data[:400], data[400:500], epochs=2, batch_size=50)
     trainer.evaluate(data[500:])
@@ -149,7 +150,7 @@ def test_run_directory(tmp_path, capsys):
 def test_tensorboard_is_optional(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "tensorboardX", None)  # import fails as if not installed
     data = blobs(n=200)
-    trainer = make_trainer(tmp_path)
+    trainer = make_trainer(tmp_path, extras=True)
     trainer.fit(data, epochs=1, batch_size=50)
     trainer.close()
     run = tmp_path / "run"
