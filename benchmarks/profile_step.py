@@ -26,7 +26,7 @@ def phases(runner, steps: int) -> dict:
     model, opt, ce = runner.model, runner.opt, runner.cross_entropy
     batches = runner.train.batches(runner.batch, rng=runner.rng, reuse_buffers=True)
     parts = {k: [] for k in ("gather", "zero_grad", "forward", "loss", "backward", "step")}
-    clock = time.perf_counter
+    clock = time.process_time  # CPU time: robust to other processes on a shared machine
     it = iter(batches)
     for _ in range(steps):
         t0 = clock()
@@ -36,7 +36,7 @@ def phases(runner, steps: int) -> dict:
             it = iter(runner.train.batches(runner.batch, rng=runner.rng, reuse_buffers=True))
             xb, yb = next(it)
         t1 = clock()
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=True)
         t2 = clock()
         out = model(xb)
         t3 = clock()
@@ -68,8 +68,17 @@ def main() -> None:
     runner.epoch(args.steps)  # warm up
     ph = phases(runner, args.steps or 1000)
     total = sum(ph.values())
-    print("median us per step: " + ", ".join(f"{k} {v:.1f}" for k, v in ph.items())
+    print("median CPU us per step: " + ", ".join(f"{k} {v:.1f}" for k, v in ph.items())
           + f"; sum {total:.1f}")
+    from worker_floor import Floor
+    floor = Floor(spec)
+    steps = args.steps or 1000
+    samples = []
+    for _ in range(5):
+        start = time.process_time()
+        floor.epoch(steps)
+        samples.append((time.process_time() - start) / steps * 1e6)
+    print(f"matmul floor (gather + products), median CPU us per step: {sorted(samples)[2]:.1f}")
     prof = cProfile.Profile()
     prof.enable()
     runner.epoch(args.steps)

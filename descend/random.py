@@ -22,7 +22,9 @@ import numpy as np
 
 __all__ = ["manual_seed", "default_rng", "initial_seed", "as_rng"]
 
-_state: dict[str, Any] = {"rng": np.random.default_rng(), "seed": None}
+# The default generator is made on first use: creating it at import would import
+# numpy.random, about a third of the time of ``import descend``.
+_state: dict[str, Any] = {"rng": None, "seed": None}
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -38,7 +40,10 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 def default_rng() -> np.random.Generator:
     """The generator used wherever no explicit ``rng`` is given."""
-    return _state["rng"]
+    rng = _state["rng"]
+    if rng is None:
+        rng = _state["rng"] = np.random.default_rng()
+    return rng
 
 
 def initial_seed() -> int | None:
@@ -50,7 +55,7 @@ def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     """Resolve an ``rng`` argument: None -> the default generator, an int -> a new generator
     seeded with it, a ``numpy.random.Generator`` -> itself."""
     if rng is None:
-        return _state["rng"]
+        return default_rng()
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
