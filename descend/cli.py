@@ -405,7 +405,7 @@ TASKS = ("auto", "multiclass", "binary", "regression")
 # may differ when resuming.
 RUNTIME_OPTIONS = {
     "data_dir", "threads", "logdir", "resume", "debug", "checkpoint_every", "no_tensorboard",
-    "no_plots", "command",
+    "no_plots", "command", "distributed",
 }
 
 
@@ -499,6 +499,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
          help="BLAS threads (0: the library's default, usually all cores)")
     _opt(run, "--no_tensorboard", action="store_true", help="do not write TensorBoard event files")
     _opt(run, "--no_plots", action="store_true", help="do not draw the PNG plots")
+    _opt(run, "--distributed", action="store_true",
+         help="data-parallel training on the MPI processes this command was started on "
+              "('mpiexec -n K descend train ...'; detected automatically under mpiexec): "
+              "--batch_size is the global batch, split over the K ranks; rank 0 alone prints, "
+              "logs and writes checkpoints (see docs/distributed.md; needs pip install 'descend[mpi]')")
 
 
 def _factor(text: str) -> float:
@@ -682,28 +687,44 @@ def _train(
     o: dict[str, Any], resume_path: Path | None, extra_callbacks: Sequence[Any] = (), communicator: Any = None,
 ) -> int:
     """Run ``descend train`` with the completed options ``o`` (see :func:`_complete`);
-    ``extra_callbacks`` are added to the trainer's (e.g. by ``descend tune``)."""
+    ``extra_callbacks`` are added to the trainer's (e.g. by ``descend tune``).
+    ``communicator`` defaults to the MPI job this process was started in by ``mpiexec`` (or
+    a single process): data-parallel training, see docs/distributed.md."""
     import numpy as np
 
-    if communicator is not None and getattr(communicator, "size", 1) > 1:
-        raise CommandError("data-parallel training (a communicator of several processes) is not supported by descend.train yet")
-
     from . import random as ds_random
+    from .distributed import DistributedError, abort_on_error, check_global_batch_size, init_distributed, setup_phase
     from .train import EarlyStopping, ReduceLROnPlateau, RunLogger, SaveBest, Trainer
     from .train.models import build_model, mlp_config, output_units
 
-    logdir = Path(o["logdir"])
-    if resume_path is None and (logdir / "checkpoint.safetensors").exists():
-        raise CommandError(
-            f"{logdir} already holds a run (checkpoint.safetensors); continue it with --resume {logdir}, "
-            "or choose another --logdir"
-        )
-    logger = RunLogger(
-        logdir, options=o, tensorboard=not o.get("no_tensorboard"), plots=not o.get("no_plots"),
-        append=resume_path is not None,
-    )
     try:
-        with blas_threads(o.get("threads"), logger.note):
+        comm = communicator if communicator is not None else init_distributed(require=bool(o.get("distributed")))
+    except DistributedError as error:
+        raise CommandError(str(error)) from None
+    try:
+        check_global_batch_size(o["batch_size"], comm.size)
+    except DistributedError as error:
+        if not comm.is_root:  # the same error on every rank: rank 0 reports it
+            raise SystemExit(1) from None
+        raise CommandError(str(error)) from None
+    o["logdir"] = comm.bcast(o["logdir"])  # rank 0's (the default name has a timestamp)
+    logdir = Path(o["logdir"])
+    logger = None
+    try:
+        with setup_phase(comm):  # a failure on any rank ends every rank here, reported once
+            if not comm.is_root:  # rank 0 alone prints and logs
+                logger = RunLogger(None, stdout=None, stderr=None, tensorboard=False, plots=False)
+            else:
+                if resume_path is None and (logdir / "checkpoint.safetensors").exists():
+                    raise CommandError(
+                        f"{logdir} already holds a run (checkpoint.safetensors); continue it with --resume {logdir}, "
+                        "or choose another --logdir"
+                    )
+                logger = RunLogger(
+                    logdir, options=o, tensorboard=not o.get("no_tensorboard"), plots=not o.get("no_plots"),
+                    append=resume_path is not None,
+                )
+        with blas_threads(o.get("threads"), logger.note), setup_phase(comm):
             splits = _load_training_data(o)
             if len(splits.train) == 0:
                 raise CommandError("the training split is empty")
@@ -738,7 +759,7 @@ def _train(
             trainer = Trainer(
                 model, optimizer, task=task, callbacks=callbacks, rng=shuffle_rng, logger=logger,
                 checkpoint_every=o.get("checkpoint_every"), config=config,
-                label_smoothing=o.get("label_smoothing") or 0.0,
+                label_smoothing=o.get("label_smoothing") or 0.0, communicator=comm,
             )
             if resume_path is not None:
                 state = trainer.load_checkpoint(resume_path)
@@ -752,6 +773,12 @@ def _train(
                     f"Training {model_config_text(model_config)} on {splits.name} ({task}, {len(splits.train)} "
                     f"training examples) with {o['optimizer']}; run directory {logdir}"
                 )
+            if comm.size > 1:
+                logger.note(
+                    f"Data-parallel on {comm.size} MPI processes: each rank takes {o['batch_size'] // comm.size} "
+                    f"of the {o['batch_size']} examples of every global batch."
+                )
+        with blas_threads(o.get("threads")), abort_on_error(comm):  # a rank that fails ends them all
             if not (resume_path is not None and trainer.finished):
                 try:
                     trainer.fit(splits.train, splits.dev, epochs=o["epochs"], batch_size=o["batch_size"])
@@ -761,8 +788,11 @@ def _train(
                     raise
             if splits.test is not None:
                 trainer.evaluate(splits.test, name="test")
+    except DistributedError as error:
+        raise CommandError(str(error)) from None
     finally:
-        logger.close()
+        if logger is not None:
+            logger.close()
     return 0
 
 

@@ -213,3 +213,42 @@ def test_label_range_check_with_one_reduction(dtype):
     if np.dtype(dtype).kind == "i":
         with pytest.raises(ValueError, match="label -1 .*out of range"):
             cross_entropy(z, np.array([0, -1, 1], dtype=dtype))
+
+
+# --------------------------------------------------------------------- streaming IDX load
+@pytest.mark.parametrize("gz", [True, False])
+def test_streaming_mnist_load_equals_the_plain_load(tmp_path, monkeypatch, gz):
+    from descend.data import load_mnist, write_idx
+    import descend.data.mnist as mnist
+
+    rng = np.random.default_rng(7)
+    suffix = ".gz" if gz else ""
+    write_idx(tmp_path / f"train-images-idx3-ubyte{suffix}", rng.integers(0, 256, (5010, 28, 28), dtype=np.uint8))
+    write_idx(tmp_path / f"train-labels-idx1-ubyte{suffix}", rng.integers(0, 10, 5010).astype(np.uint8))
+    write_idx(tmp_path / f"t10k-images-idx3-ubyte{suffix}", rng.integers(0, 256, (7, 28, 28), dtype=np.uint8))
+    write_idx(tmp_path / f"t10k-labels-idx1-ubyte{suffix}", rng.integers(0, 10, 7).astype(np.uint8))
+    used = []
+    original = mnist._load_idx_streaming
+    monkeypatch.setattr(mnist, "_load_idx_streaming", lambda *a, **k: used.append(1) or original(*a, **k))
+    fast = load_mnist(tmp_path, verify=False, download=False)
+    monkeypatch.setattr(mnist, "_load_idx_streaming", lambda *a, **k: None)
+    plain = load_mnist(tmp_path, verify=False, download=False)
+    assert used
+    for a, b in zip((fast.train, fast.dev, fast.test), (plain.train, plain.dev, plain.test)):
+        assert a.x.dtype == b.x.dtype == np.float32 and a.y.dtype == b.y.dtype
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_array_equal(a.y, b.y)
+
+
+def test_streaming_load_gives_up_on_a_damaged_file(tmp_path):
+    from descend.data import write_idx
+    import descend.data.mnist as mnist
+    from descend.data.catalog import MNIST
+
+    path = tmp_path / "train-images-idx3-ubyte"
+    write_idx(path, np.zeros((3, 28, 28), np.uint8))
+    path.write_bytes(path.read_bytes()[:-5])  # truncated
+    assert mnist._stream_unit_float(MNIST, path, "", False) is None
+    write_idx(path, np.zeros((3, 28, 28), np.uint8))
+    assert mnist._stream_unit_float(MNIST, path, "0" * 64, True) is None  # checksum mismatch
+    assert mnist._stream_unit_float(MNIST, path, "", False).shape == (3, 28, 28)

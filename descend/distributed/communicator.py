@@ -49,12 +49,11 @@ __all__ = [
 DEFAULT_TIMEOUT = 300.0
 
 MPI_INSTALL_HINT = (
-    "data-parallel training needs mpi4py and an MPI library. Install both into this "
-    "environment with\n"
-    "    pip install 'descend[mpi]'        # mpi4py + the MPICH wheel from PyPI (brings mpiexec)\n"
-    "or use the system's MPI:\n"
-    "    apt-get install -y openmpi-bin libopenmpi-dev && pip install mpi4py\n"
-    "then launch K processes with: mpiexec -n K descend train ... (see docs/distributed.md)"
+    "data-parallel training needs mpi4py and an MPI library: install them with "
+    "pip install 'descend[mpi]' (mpi4py and MPICH's wheel from PyPI, which brings mpiexec), or use "
+    "the system's MPI (apt-get install -y openmpi-bin libopenmpi-dev, then "
+    "pip install --no-binary mpi4py mpi4py); then launch K processes with "
+    "mpiexec -n K descend train ... (see docs/distributed.md)"
 )
 
 # Environment variables set by the common MPI launchers for every process they start:

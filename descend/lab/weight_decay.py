@@ -50,7 +50,7 @@ def weight_decay(
     say = run.progress
     rng = np.random.default_rng(seed)
     if lambdas is None:
-        lambdas = [1e-5, 1e-3, 1e-2, 1e-1, 1.0] if quick else list(np.logspace(-7, 1, 17))
+        lambdas = [1e-5, 1e-3, 1e-2, 1e-1, 1.0, 10.0] if quick else list(np.logspace(-7, 1, 17))
     lambdas = [0.0] + sorted(float(v) for v in lambdas if v > 0)
     if steps is None:
         steps = 600 if quick else 3000

@@ -109,6 +109,12 @@ class Trainer:
         eval_batch_size: batch size of evaluate/predict.
         show_lr: print ``lr=`` in epoch lines; default when the lr can change (a schedule, or
             a ReduceLROnPlateau callback).
+        communicator: a :class:`descend.distributed.Communicator` for data-parallel training
+            on several processes (``descend.distributed.init_distributed()`` under
+            ``mpiexec``): each rank trains on its shard of every global batch, the gradients
+            are averaged with one Allreduce per step, the dev metrics are computed on shards
+            and summed; rank 0 alone prints, logs and writes checkpoints. See
+            docs/distributed.md. Default: a single process.
     """
 
     def __init__(
@@ -131,8 +137,17 @@ class Trainer:
         progress: bool | None = None,
         eval_batch_size: int = 1000,
         show_lr: bool | None = None,
+        communicator: Any = None,
     ) -> None:
+        from ..distributed import Communicator, DataParallel
         from ..random import as_rng
+
+        self.comm = communicator if communicator is not None else Communicator()
+        self._dp = DataParallel(self.comm, optimizer, model) if self.comm.size > 1 else None
+        if not self.comm.is_root:  # rank 0 alone prints, logs and writes checkpoints
+            logger = RunLogger(None, stdout=None, stderr=None, tensorboard=False, plots=False)
+            checkpoint = False
+            progress = False
 
         self.model = model
         self.optimizer = optimizer
@@ -158,7 +173,7 @@ class Trainer:
         self.checkpoint_path: Path | None = Path(checkpoint) if checkpoint not in (None, False) else None
         if checkpoint_every is not None:
             checkpoint_every = _positive_int("checkpoint_every", checkpoint_every)
-            if self.checkpoint_path is None:
+            if self.checkpoint_path is None and self.comm.is_root:
                 raise ValueError("checkpoint_every needs a checkpoint path (or a logdir)")
         self.checkpoint_every = checkpoint_every
         self.config: dict[str, Any] = dict(config) if config is not None else {}
@@ -181,6 +196,7 @@ class Trainer:
         self._active_callbacks: list[Callback] = list(self.callbacks)
         self._resume: dict[str, Any] | None = None
         self._epoch_rng_state: dict[str, Any] | None = None
+        self._metric_snapshot: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -207,13 +223,29 @@ class Trainer:
         ``"outputs"`` (the outputs as an ndarray, for the metrics). An override should call
         :meth:`check_loss` before updating the weights (the trainer checks afterwards too).
         """
+        dp = self._dp
+        if dp is not None:  # data parallel: this rank's shard of the global batch
+            n = len(x)
+            lo, hi = dp.shard(n)
+            x, y = x[lo:hi], y[lo:hi]
+            if hi == lo:  # a last batch smaller than the number of ranks
+                self.optimizer.zero_grad()
+                dp.allreduce_gradients(0, n)
+                self.optimizer.step()
+                return {"loss": 0.0, "outputs": np.zeros((0,), dtype=np.float32), "targets": y}
         outputs = self.forward(x)
         loss = self.compute_loss(outputs, y)
         value = float(loss.data)
         self.check_loss(value)
-        self.optimizer.zero_grad()
+        # set_to_none: backward then writes each gradient straight into the optimizer's flat
+        # buffer (no zero-fill, no addition into it); see Optimizer.zero_grad.
+        self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if dp is not None:
+            dp.allreduce_gradients(hi - lo, n)
         self.optimizer.step()
+        if dp is not None:
+            return {"loss": value, "outputs": outputs.data, "targets": y}
         return {"loss": value, "outputs": outputs.data}
 
     def check_loss(self, value: float) -> None:
@@ -275,8 +307,14 @@ class Trainer:
                 raise ValueError("fit: the dev data has no targets")
         epochs = _positive_int("epochs", epochs)
         batch_size = _positive_int("batch_size", batch_size)
+        if self._dp is not None:
+            from ..distributed import check_global_batch_size
+
+            check_global_batch_size(batch_size, self.comm.size)
         if resume is not None:
             self.load_checkpoint(resume)
+        if self._dp is not None:  # every rank starts from rank 0's weights
+            self._dp.broadcast_parameters()
         position = self._resume
         self._resume = None
         if position is not None and position["step"] and position["batch_size"] != batch_size:
@@ -336,7 +374,9 @@ class Trainer:
         if position is not None and position["step"]:
             skip = position["step"]
             self.rng.bit_generator.state = position["epoch_rng"]
-            self.train_metrics.load_state_dict(position["metrics"])
+            self.train_metrics.reset()
+            if self.comm.is_root:  # the stored sums are of all ranks: counted once, on rank 0
+                self.train_metrics.load_state_dict(position["metrics"])
         else:
             self.train_metrics.reset()
         self._epoch_rng_state = copy.deepcopy(self.rng.bit_generator.state)
@@ -358,7 +398,7 @@ class Trainer:
                 loss = float(out["loss"])
                 self.check_loss(loss)
                 self.global_step += 1
-                metrics.update(out["outputs"], y, loss)
+                metrics.update(out["outputs"], out.get("targets", y), loss)
                 for cb in callbacks:
                     cb.on_batch_end(self, step, out)
                 if bar is not None:
@@ -371,6 +411,9 @@ class Trainer:
             if bar is not None:
                 bar.close()
         logs: dict[str, Any] = {"epoch": epoch, "time": 0.0, "lr": self._current_lr()}
+        if self._dp is not None:  # the epoch's metrics over all ranks' shards
+            metrics.load_state_dict(self._global_metric_state(metrics))
+            self._dp.check_in_sync()
         logs.update(metrics.compute())
         if dev is not None:
             logs.update(self.evaluate(dev, name="dev", log=False))
@@ -429,6 +472,17 @@ class Trainer:
             lr = self.optimizer.param_groups[0]["lr"]
             return float(lr(getattr(self.optimizer, "step_count", 0)) if callable(lr) else lr)
 
+    def _global_metric_state(self, metrics: MetricList) -> dict[str, Any]:
+        """The metrics' running sums added up over all ranks (one Allreduce)."""
+        values = []
+        for metric in metrics.metrics:
+            values += [metric.total, metric.count]
+        summed = self._dp.allreduce_sums(values)
+        return {
+            metric.name: {"total": summed[2 * i], "count": int(round(summed[2 * i + 1]))}
+            for i, metric in enumerate(metrics.metrics)
+        }
+
     # ------------------------------------------------------------------ evaluate / predict
     def _batches(self, data: Any, batch_size: int | None) -> Iterable[tuple[np.ndarray, Any]]:
         return data.batches(batch_size or self.eval_batch_size, shuffle=False)
@@ -447,16 +501,23 @@ class Trainer:
         start = time.perf_counter()
         metrics = self.eval_metrics
         metrics.reset()
+        if self._dp is not None:  # each rank evaluates its shard; the sums are added up below
+            from ..distributed import shard_bounds
+
+            lo, hi = shard_bounds(len(data), self.comm.rank, self.comm.size)
+            data = data[lo:hi]
         was_training = getattr(self.model, "training", True)
         self.model.eval()
         try:
             with no_grad():
-                for x, y in self._batches(data, batch_size):
+                for x, y in (self._batches(data, batch_size) if len(data) else ()):
                     outputs = self.forward(x)
                     loss = self.compute_loss(outputs, y)
                     metrics.update(outputs.data, y, float(loss.data))
         finally:
             self.model.train(was_training)
+        if self._dp is not None:
+            metrics.load_state_dict(self._global_metric_state(metrics))
         logs = {f"{name}:{key}": value for key, value in metrics.compute().items()}
         if log:
             self.logger.log_evaluation(time.perf_counter() - start, logs, step=self.epochs_done)
@@ -519,7 +580,7 @@ class Trainer:
             "model": dict(self.model.state_dict()),
             "optimizer": self.optimizer.state_dict(),
             "rng": self._rng_state(),
-            "train_metrics": self.train_metrics.state_dict() if mid_epoch else None,
+            "train_metrics": (self._metric_snapshot or self.train_metrics.state_dict()) if mid_epoch else None,
             "callbacks": {key: cb.state_dict() for key, cb in self._callback_keys(self._active_callbacks)},
             "history": self.history,
             "config": self.config,
@@ -533,10 +594,18 @@ class Trainer:
         generator (shuffling, the model's layers, descend's default), the running metrics,
         the callbacks' states, the history and ``config``.
         """
-        return ckpt.save_checkpoint(path, self.state(step=step, finished=finished))
+        if not self.comm.is_root:  # rank 0 alone writes files
+            return Path(path)
+        try:
+            return ckpt.save_checkpoint(path, self.state(step=step, finished=finished))
+        finally:
+            self._metric_snapshot = None
 
     def _save_rolling(self, step: int) -> None:
+        if self._dp is not None and step > 0:  # all ranks: the running metrics of all shards
+            self._metric_snapshot = self._global_metric_state(self.train_metrics)
         if self.checkpoint_path is None:
+            self._metric_snapshot = None
             return
         self.save_checkpoint(self.checkpoint_path, step=step)
         self.last_checkpoint = (self.checkpoint_path, self.epochs_done, step)

@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         directory.mkdir(parents=True, exist_ok=True)
         info = open_storage(args.storage, directory)
         shared = not info.embedded
-        sampler = make_sampler(settings.sampler, sampler_seed(seed, shared))
+        sampler = make_sampler(settings.sampler, sampler_seed(seed, shared))  # replaced below if the study exists
         startup = args.pruner_startup_trials if args.pruner_startup_trials is not None else 3
         pruner = make_pruner(settings.pruner, 0, max(0, startup))
         try:
@@ -149,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
         except Exception as error:  # noqa: BLE001 (storage errors of every kind)
             raise TuneError(f"cannot open the study {study_name!r} in {info.url}: {error}") from None
         _check_same_search(study, settings, info)
+        existing = len(study.get_trials(deepcopy=False))
+        if existing:
+            study.sampler = make_sampler(settings.sampler, sampler_seed(seed, shared, existing))
         record = {
             **settings.record(), "trials": trials, "study": study_name, "seed": seed,
             "storage": None if info.embedded else info.url, "given": train.given,

@@ -105,13 +105,20 @@ def open_storage(url: str | None, directory: Path) -> StorageInfo:
 
         if text.startswith("sqlite:///"):
             Path(text[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        import inspect
+        import warnings
+
+        # A dead worker's trial is failed after its heartbeat stops, and retried once.
+        retry = RetryFailedTrialCallback(max_retry=1)
+        accepted = inspect.signature(RDBStorage).parameters
+        callback = (
+            {"heartbeat_stale_trial_callback": retry} if "heartbeat_stale_trial_callback" in accepted
+            else {"failed_trial_callback": retry}
+        )
         try:
-            storage = RDBStorage(
-                text,
-                heartbeat_interval=30,
-                grace_period=120,
-                failed_trial_callback=RetryFailedTrialCallback(max_retry=1),
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # heartbeats are "experimental" in Optuna
+                storage = RDBStorage(text, heartbeat_interval=30, grace_period=120, **callback)
         except ImportError as error:
             raise TuneError(
                 f"--storage {text}: the database driver is not installed ({error}); e.g. "

@@ -286,12 +286,15 @@ def _train_with_cli(options: dict[str, Any], callbacks: list[Any]) -> Any:
         return cli._train(o, None, extra_callbacks=callbacks, communicator=Communicator())
 
 
-def sampler_seed(seed: int, shared: bool) -> int:
-    """The sampler's seed: ``seed`` for a study of one worker (reproducible); mixed with the
-    worker's identity for shared storages, so that workers do not propose the same points."""
-    if not shared:
+def sampler_seed(seed: int, shared: bool, existing: int = 0) -> int:
+    """The sampler's seed. A new study of one worker: ``seed`` (the same search again). A
+    study that already has ``existing`` trials (resumed, or joined): mixed with that count,
+    so that the sampler does not propose the points of its first run again. A shared storage:
+    mixed with the worker's identity too, so that workers do not propose the same points."""
+    if not shared and existing == 0:
         return seed
-    return zlib.crc32(f"{seed}:{worker_id()}".encode()) & 0x7FFFFFFF
+    identity = worker_id() if shared else ""
+    return zlib.crc32(f"{seed}:{existing}:{identity}".encode()) & 0x7FFFFFFF
 
 
 def write_config(directory: Path, data: dict[str, Any]) -> None:
