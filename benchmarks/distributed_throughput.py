@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 
 def worker(args: argparse.Namespace) -> None:
     """One rank: train and report the timing (rank 0 prints a JSON line)."""
-    import numpy as np
 
     from descend import nn, optim
     from descend.data import Dataset, load_mnist

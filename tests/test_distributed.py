@@ -7,7 +7,6 @@ skipped, with the reason, only when no MPI launcher or no mpi4py is installed.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_distributed import ROOT, needs_mpi, run_mpi
+from test_distributed import needs_mpi, run_mpi
 
 pytestmark = needs_mpi
 

@@ -252,3 +252,66 @@ def test_streaming_load_gives_up_on_a_damaged_file(tmp_path):
     write_idx(path, np.zeros((3, 28, 28), np.uint8))
     assert mnist._stream_unit_float(MNIST, path, "0" * 64, True) is None  # checksum mismatch
     assert mnist._stream_unit_float(MNIST, path, "", False).shape == (3, 28, 28)
+
+
+# ------------------------------------------------------------ recorded-and-replayed step
+def _train(compiled: bool, opt_cls, options, act=nn.ReLU, steps=12, dropout=False, seed=0):
+    from descend.static import compile_step
+
+    ds.manual_seed(seed)
+    layers = [nn.Linear(12, 16), act()] + ([nn.Dropout(0.3, rng=np.random.default_rng(1))] if dropout else []) + [nn.Linear(16, 5)]
+    model = nn.Sequential(*layers)
+    opt = opt_cls(model.parameters(), **options)
+    x, y = data(n=37)
+    step = compile_step(lambda xb, yb: cross_entropy(model(xb), yb), list(model.parameters()))
+    losses = []
+    for i in range(steps):
+        xb, yb = (x[:16], y[:16]) if i % 3 else (x[16:], y[16:])  # two shapes: two tapes
+        opt.zero_grad(set_to_none=True)
+        if compiled:
+            losses.append(float(step(xb, yb)))
+        else:
+            loss = cross_entropy(model(xb), yb)
+            loss.backward()
+            losses.append(float(loss.data))
+        opt.step()
+    return losses, [p.data.copy() for p in model.parameters()], step
+
+
+@pytest.mark.parametrize("opt_cls,options,act", [
+    (optim.Adam, dict(lr=1e-2), nn.ReLU),
+    (optim.SGD, dict(lr=0.1), nn.ReLU),
+    (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True), nn.Tanh),
+])
+def test_replayed_step_gives_the_eager_numbers_bit_for_bit(opt_cls, options, act):
+    eager_losses, eager_params, _ = _train(False, opt_cls, options, act)
+    losses, params, step = _train(True, opt_cls, options, act)
+    assert losses == eager_losses
+    for a, b in zip(params, eager_params):
+        np.testing.assert_array_equal(a, b)
+    assert len(step.tapes) == 2 and all(t is not None for t in step.tapes.values())
+
+
+def test_unrecordable_step_falls_back_to_eager_with_the_same_numbers():
+    # dropout gets a random generator: not replayable, so every call runs eagerly
+    eager_losses, eager_params, _ = _train(False, optim.SGD, dict(lr=0.1), dropout=True)
+    losses, params, step = _train(True, optim.SGD, dict(lr=0.1), dropout=True)
+    assert all(t is None for t in step.tapes.values())
+    assert losses == eager_losses
+    for a, b in zip(params, eager_params):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_replay_rechecks_labels_and_returns_extra_results():
+    from descend.static import compile_step
+
+    model = make_mlp()
+    step = compile_step(lambda xb, yb: (lambda out: (cross_entropy(out, yb), out))(model(xb)),
+                        list(model.parameters()))
+    x, y = data()
+    loss, out = step(x, y)
+    loss2, out2 = step(x, y)  # replayed
+    assert loss.shape == () and out.shape == (9, 5)
+    np.testing.assert_array_equal(out2, model(x).data)
+    with pytest.raises(ValueError, match="out of range"):
+        step(x, np.full(9, 7))

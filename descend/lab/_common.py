@@ -31,8 +31,8 @@ __all__ = ["Result", "RunDir", "Progress", "figure", "to_jsonable", "default_out
 
 
 def default_out_dir(name: str) -> Path:
-    """Where an experiment writes when no ``out_dir`` is given: ``./lab-runs/<name>``."""
-    return Path("lab-runs") / name
+    """Where an experiment writes when no ``out_dir`` is given: ``./runs/lab/<name>``."""
+    return Path("runs") / "lab" / name
 
 
 def to_jsonable(value: Any) -> Any:

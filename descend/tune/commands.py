@@ -9,7 +9,6 @@ See docs/tune.md.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any

@@ -119,7 +119,6 @@ def write_plots(study: Any, directory: Path, note: Callable[[str], None], metric
 
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
-        import optuna
         from optuna.visualization import matplotlib as ovm
     except ImportError as error:
         note(f"Note: plots skipped ({error}); pip install matplotlib")
