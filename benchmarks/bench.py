@@ -33,6 +33,7 @@ from common import WORKLOADS, find_mnist  # noqa: E402
 
 WORKERS = {
     "descend": ("worker_descend.py", None),
+    "descend-static": ("worker_descend.py", "static"),
     "torch": ("worker_torch.py", None),
     "torch-fused": ("worker_torch.py", "fused"),
     "jax": ("worker_jax.py", None),
@@ -84,7 +85,7 @@ def median(xs):
 def run_workload(key: str, args, frameworks: list[str]) -> dict:
     w = WORKLOADS[key]
     if w.get("opt") is None:  # inference: no optimizer, so the fused variant is the same
-        frameworks = [f for f in frameworks if f != "torch-fused"]
+        frameworks = [f for f in frameworks if f not in ("torch-fused", "descend-static")]
     spec = dict(workload=w, seed=args.seed, data_dir=str(find_mnist(args.data_dir)),
                 threads=args.threads or None,
                 max_steps=args.max_steps)
@@ -132,6 +133,7 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
         "descend/torch-fused": ratio("descend", "torch-fused"),
         "descend/floor": ratio("descend", "floor"),
         "descend/jax": ratio("descend", "jax"),
+        "descend-static/floor": ratio("descend-static", "floor"),
         "torch/floor": ratio("torch", "floor"),
         "cpu descend/torch": ratio("descend", "torch", "median_cpu_s"),
         "cpu descend/floor": ratio("descend", "floor", "median_cpu_s"),
@@ -280,7 +282,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
                    help="comma-separated subset of W1..W5, E2E and IMPORT (default: all)")
     p.add_argument("--frameworks", default="descend,torch,torch-fused,jax,floor",
-                   help="comma-separated; those not installed are skipped")
+                   help="comma-separated; those not installed are skipped (also available: "
+                   "descend-static, the recorded-and-replayed step of descend.static)")
     p.add_argument("--epochs", type=int, default=5, help="timed epochs per framework")
     p.add_argument("--warmup", type=int, default=1, help="untimed epochs first (JAX compiles)")
     p.add_argument("--max_steps", type=int, default=None, help="cut every epoch to this many steps")

@@ -1017,4 +1017,8 @@ register(
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    # Run as `python -m descend.cli`: delegate to the imported module, so that subcommands
+    # registered by other packages land in the same registry as the parser reads.
+    from descend.cli import main as _main
+
+    raise SystemExit(_main())

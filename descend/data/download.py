@@ -9,12 +9,9 @@ therefore never leaves a file under the final name; the temporary file is remove
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +120,12 @@ def download_verified(
 
 
 def _fetch(url: str, out: Any, *, what: str, progress: bool, timeout: float) -> None:
+    # Imported here: urllib and http pull in the email package, which loading a dataset
+    # that is already on disk (the common case) does not need.
+    import http.client
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     received = 0
     total: int | None = None

@@ -1,7 +1,7 @@
 """descend.lab: the lecture's experiments, each a function that trains with descend and plots.
 
 Every experiment is a function ``name(out_dir=None, *, quick=False, seed=0, ...) -> Result``
-that writes PNG figures, the numbers behind them (``data.json``, CSV) and a ``summary.md`` into
+(plus ``threads=1``, its BLAS threads, see :func:`._common.experiment`) that writes PNG figures, the numbers behind them (``data.json``, CSV) and a ``summary.md`` into
 its run directory, reports progress on stderr, and returns a :class:`Result` (its ``data``,
 ``figures``, ``summary`` and ``checks``: the qualitative results it demonstrates). ``quick=True``
 finishes in seconds; the full mode makes the figures of docs/lab.md.
@@ -106,6 +106,7 @@ def run_all(
     names: Sequence[str] | None = None,
     verbose: bool = True,
     report: bool = True,
+    threads: int | None = 1,
 ) -> tuple[list[Result], Path | None]:
     """Run several experiments (default: all) into ``out_dir/<name>`` and write
     ``out_dir/report.html`` with every figure inline. Returns the results and the report's path.
@@ -116,7 +117,7 @@ def run_all(
     start = time.perf_counter()
     for name in names or list(EXPERIMENTS):
         results.append(run(name, out / name, quick=quick, seed=seed, data_dir=data_dir,
-                           download=download, verbose=verbose))
+                           download=download, verbose=verbose, threads=threads))
     path = None
     if report:
         from .report import write_report

@@ -15,7 +15,9 @@ matplotlib is imported lazily (``figure()``), with the non-interactive Agg backe
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import json
 import math
 import os
@@ -23,11 +25,47 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
-__all__ = ["Result", "RunDir", "Progress", "figure", "to_jsonable", "default_out_dir"]
+__all__ = ["Result", "RunDir", "Progress", "figure", "to_jsonable", "default_out_dir", "experiment",
+           "blas_threads"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextlib.contextmanager
+def blas_threads(threads: int | None) -> Iterator[None]:
+    """Limit the BLAS threads to ``threads`` (None or 0: leave them) with threadpoolctl, when
+    it is installed (otherwise do nothing)."""
+    if not threads:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=int(threads), user_api="blas"):
+        yield
+
+
+def experiment(fn: F) -> F:
+    """Give an experiment function the keyword ``threads`` (default 1): its BLAS threads.
+
+    The lab's matrices are small or skinny (a 10-column output layer, 2-D parameters), and
+    there a multi-threaded BLAS mostly adds synchronisation: on a busy two-core machine,
+    OpenBLAS with 2 threads ran these products 2 to 20 times slower than with 1. ``threads=None``
+    (or 0) leaves the library's setting.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, threads: int | None = 1, **kwargs: Any) -> Any:
+        with blas_threads(threads):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def default_out_dir(name: str) -> Path:

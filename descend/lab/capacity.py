@@ -13,12 +13,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import Result, RunDir, figure, fmt, md_table
+from ._common import Result, RunDir, experiment, figure, fmt, md_table
 from ._poly import fit_polynomial, sample, true_function
 
 __all__ = ["capacity"]
 
 
+@experiment
 def capacity(
     out_dir: str | os.PathLike | None = None,
     *,
@@ -36,7 +37,7 @@ def capacity(
     """Train polynomial models of increasing degree and of increasing training-set size.
 
     Args:
-        out_dir: run directory (default ``lab-runs/capacity``).
+        out_dir: run directory (default ``runs/lab/capacity``).
         quick: fewer degrees, sizes and steps (seconds).
         seed: seeds the data.
         n_train: training-set size for the capacity sweep.

@@ -14,10 +14,9 @@ Progress goes to stderr; the run directory and each experiment's checks to stdou
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from ..cli import CommandError, add_option, blas_threads, default_logdir, nonnegative_int, register
+from ..cli import CommandError, add_option, default_logdir, nonnegative_int, register
 
 NAMES = ("capacity", "weight-decay", "estimator-bias", "mle", "trajectories", "schedules",
          "robbins-monro", "landscape", "double-descent")
@@ -57,8 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "the user cache ~/.cache/descend, /usr/share/datasets; otherwise it is downloaded")
     add_option(parser, "--no_download", action="store_true",
                help="fail instead of downloading MNIST when it is found nowhere")
-    add_option(parser, "--threads", type=nonnegative_int, metavar="N",
-               help="BLAS threads (0: the library's default)")
+    add_option(parser, "--threads", type=nonnegative_int, default=1, metavar="N",
+               help="BLAS threads; the lab's matrices are small, where more threads mostly add "
+                    "overhead (0: the library's default)")
     add_option(parser, "--strict", action="store_true",
                help="exit with status 1 when a qualitative check of an experiment fails")
     add_option(parser, "--quiet", action="store_true", help="no progress messages on stderr")
@@ -86,12 +86,11 @@ def run(args: argparse.Namespace) -> int:
     config = {"quick": args.quick, "seed": args.seed}
     logdir = Path(args.logdir) if args.logdir else default_logdir(f"lab-{name}", config)
     common = dict(quick=args.quick, seed=args.seed, data_dir=args.data_dir,
-                  download=not args.no_download, verbose=not args.quiet)
-    with blas_threads(args.threads):
-        if name == "all":
-            results, report = run_all(logdir, **common)
-        else:
-            results, report = [run_one(name, logdir, **common)], None
+                  download=not args.no_download, verbose=not args.quiet, threads=args.threads)
+    if name == "all":
+        results, report = run_all(logdir, **common)
+    else:
+        results, report = [run_one(name, logdir, **common)], None
     for result in results:
         _print_result(result)
     if report is not None:

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import Result, RunDir, figure, fmt, md_table
+from ._common import Result, RunDir, experiment, figure, fmt, md_table
 from ._mnist import load_flat_mnist
 
 __all__ = ["double_descent", "RandomFeatures"]
@@ -103,6 +103,7 @@ def _train_readout(features: np.ndarray, targets: np.ndarray, steps: int,
     return readout, history
 
 
+@experiment
 def double_descent(
     out_dir: str | os.PathLike | None = None,
     *,
@@ -137,6 +138,9 @@ def double_descent(
         a :class:`Result` with train/test error and test squared loss per width; checks that the
         test error at the threshold exceeds that of a smaller and of a much larger network.
     """
+    from ..autograd import no_grad
+    from ..tensor import Tensor
+
     run = RunDir("double-descent", out_dir, quick, verbose)
     say = run.progress
     n = int(n_train or (200 if quick else 500))
@@ -183,9 +187,6 @@ def double_descent(
                                               record if want_curve else ())
             if want_curve:
                 curves[p] = history
-            from ..autograd import no_grad
-            from ..tensor import Tensor
-
             with no_grad():
                 out_train = readout(Tensor(layer.train_features)).data
                 out_test = readout(Tensor(f_test)).data

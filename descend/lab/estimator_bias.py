@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import Result, RunDir, figure, fmt, md_table
+from ._common import Result, RunDir, experiment, figure, fmt, md_table
 
 __all__ = ["estimator_bias"]
 
@@ -41,6 +41,7 @@ def _mle_variance_by_descend(x: np.ndarray, steps: int = 1000) -> tuple[float, f
     return float(mu.data[0]), float(np.exp(log_var.data[0]))
 
 
+@experiment
 def estimator_bias(
     out_dir: str | os.PathLike | None = None,
     *,

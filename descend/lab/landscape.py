@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, figure, fmt
+from ._common import Result, RunDir, experiment, figure, fmt
 from ._mnist import load_flat_mnist, subset
 
 __all__ = ["landscape", "filter_normalized_direction"]
@@ -61,6 +61,7 @@ def _penalty(params: list[Any], weight_decay: float) -> float:
     return 0.5 * weight_decay * float(sum(np.sum(p.data.astype(np.float64) ** 2) for p in params))
 
 
+@experiment
 def landscape(
     out_dir: str | os.PathLike | None = None,
     *,

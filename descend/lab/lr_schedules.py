@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, figure, fmt, md_table
+from ._common import Result, RunDir, experiment, figure, md_table
 
 __all__ = ["schedules", "example_schedules"]
 
@@ -60,6 +60,7 @@ def _through_optimizer(schedule: Any, total: int) -> np.ndarray:
     return seen
 
 
+@experiment
 def schedules(
     out_dir: str | os.PathLike | None = None,
     *,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, figure, fmt, md_table
+from ._common import Result, RunDir, experiment, figure, fmt, md_table
 
 __all__ = ["mle"]
 
@@ -112,6 +112,7 @@ def _train(model: Any, loss_fn: Any, x: np.ndarray, steps: int, lr: float,
     return history
 
 
+@experiment
 def mle(
     out_dir: str | os.PathLike | None = None,
     *,

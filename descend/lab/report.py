@@ -13,7 +13,7 @@ import html
 import os
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from ._common import Result
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._common import Result, RunDir, figure, fmt, md_table
+from ._common import Result, RunDir, experiment, figure, fmt, md_table
 
 __all__ = ["robbins_monro", "rate_functions"]
 
@@ -70,6 +70,7 @@ def _sgd_distances(X: np.ndarray, y: np.ndarray, theta_star: np.ndarray, lr: Any
     return dist
 
 
+@experiment
 def robbins_monro(
     out_dir: str | os.PathLike | None = None,
     *,

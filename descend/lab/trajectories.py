@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._common import Result, RunDir, figure, fmt, md_table
+from ._common import Result, RunDir, experiment, figure, fmt, md_table
 
 __all__ = ["trajectories", "TEST_FUNCTIONS", "OPTIMIZERS", "optimize_2d"]
 
@@ -142,6 +142,7 @@ def _contours(ax: Any, fn: TestFunction) -> None:
     ax.set_ylim(*fn.ylim)
 
 
+@experiment
 def trajectories(
     out_dir: str | os.PathLike | None = None,
     *,
@@ -154,6 +155,7 @@ def trajectories(
     """Run every optimizer on every test function; draw the paths and animate them.
 
     Args:
+        seed: unused (the runs are deterministic: fixed starts, full gradients).
         gif: also write ``trajectories.gif``.
         frames: frames of the animation (default 60; quick 8).
 

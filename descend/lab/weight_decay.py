@@ -14,12 +14,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import Result, RunDir, figure, fmt, md_table
+from ._common import Result, RunDir, experiment, figure, fmt, md_table
 from ._poly import fit_polynomial, sample, true_function
 
 __all__ = ["weight_decay"]
 
 
+@experiment
 def weight_decay(
     out_dir: str | os.PathLike | None = None,
     *,
@@ -35,7 +36,7 @@ def weight_decay(
     """Train a high-degree polynomial with a sweep of weight-decay strengths.
 
     Args:
-        out_dir: run directory (default ``lab-runs/weight-decay``).
+        out_dir: run directory (default ``runs/lab/weight-decay``).
         quick: fewer strengths and steps.
         seed: seeds the data (the same data as ``capacity`` with the same seed).
         degree: the polynomial degree.

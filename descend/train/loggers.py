@@ -264,7 +264,9 @@ def write_plots(logdir: str | os.PathLike[str], history: Sequence[Mapping[str, A
             ax.legend()
         ax.grid(True, alpha=0.3)
         ax.set_title(f"{ylabel} per epoch")
-        fig.tight_layout()
+        # Fixed margins rather than tight_layout(), which draws the whole figure once more
+        # just to measure it (a third of the plotting time of a short run).
+        fig.subplots_adjust(left=0.15, right=0.97, bottom=0.12, top=0.92)
         path = logdir / f"{metric}.png"
         fig.savefig(path)
         written.append(path)
