@@ -16,15 +16,14 @@ equivalent PyTorch script. Results also go to a JSON file (--json).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import platform
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+# statistics, subprocess and platform are imported where used: `descend` builds the parser of
+# every registered command, `descend bench`'s included, on every invocation.
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -37,6 +36,7 @@ WORKERS = {
     "torch": ("worker_torch.py", None),
     "torch-fused": ("worker_torch.py", "fused"),
     "jax": ("worker_jax.py", None),
+    "numpy": ("worker_numpy.py", None),
     "floor": ("worker_floor.py", None),
 }
 NEEDS = {"torch": "torch", "torch-fused": "torch", "jax": "jax"}
@@ -44,6 +44,8 @@ NEEDS = {"torch": "torch", "torch-fused": "torch", "jax": "jax"}
 
 class Worker:
     def __init__(self, name: str, spec: dict, python: str) -> None:
+        import subprocess
+
         script, variant = WORKERS[name]
         spec = dict(spec, variant=variant)
         env = dict(os.environ)
@@ -74,11 +76,15 @@ class Worker:
 
 
 def available(name: str) -> bool:
+    import importlib.util
+
     module = NEEDS.get(name)
     return module is None or importlib.util.find_spec(module) is not None
 
 
 def median(xs):
+    import statistics
+
     return statistics.median(xs) if xs else None
 
 
@@ -134,6 +140,8 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
         "descend/floor": ratio("descend", "floor"),
         "descend/jax": ratio("descend", "jax"),
         "descend-static/floor": ratio("descend-static", "floor"),
+        "descend/numpy": ratio("descend", "numpy"),
+        "numpy/floor": ratio("numpy", "floor"),
         "torch/floor": ratio("torch", "floor"),
         "cpu descend/torch": ratio("descend", "torch", "median_cpu_s"),
         "cpu descend/floor": ratio("descend", "floor", "median_cpu_s"),
@@ -150,6 +158,8 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
 
 def time_process(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]:
     """Wall time (s) and peak RSS (MB) of one whole child process, and its exit code."""
+    import subprocess
+
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
                             cwd=str(ROOT))
@@ -164,6 +174,8 @@ def time_process(cmd: list[str], env: dict | None = None) -> tuple[float, float,
 
 
 def run_imports(args) -> dict:
+    import subprocess
+
     code = ("import time; t = time.perf_counter(); import {m}; "
             "print(time.perf_counter() - t)")
     mods = ["numpy", "descend"] + (["torch"] if available("torch") else [])
@@ -231,7 +243,7 @@ def fmt(x, spec=".3f"):
 
 def report(results: dict) -> str:
     lines = []
-    head = ("| workload | descend s | PyTorch s | PyTorch fused s | JAX s | matmul floor s | "
+    head = ("| workload | descend s | PyTorch s | PyTorch fused s | JAX s | hand NumPy s | matmul floor s | "
             "descend/PyTorch | descend/floor | dev acc descend / PyTorch | peak RSS MB descend / PyTorch |")
     lines += [head, "|" + "---|" * head.count("|")[:-1] if False else "|" + "---|" * (head.count("|") - 1)]
     for key, r in results["workloads"].items():
@@ -248,16 +260,16 @@ def report(results: dict) -> str:
 
         lines.append(
             f"| {key} | {fmt(m('descend'))} | {fmt(m('torch'))} | {fmt(m('torch-fused'))} | "
-            f"{fmt(m('jax'))} | {fmt(m('floor'))} | {fmt(r['ratios']['descend/torch'], '.2f')} | "
+            f"{fmt(m('jax'))} | {fmt(m('numpy'))} | {fmt(m('floor'))} | {fmt(r['ratios']['descend/torch'], '.2f')} | "
             f"{fmt(r['ratios']['descend/floor'], '.2f')} | {fmt(acc('descend'), '.4f')} / "
             f"{fmt(acc('torch'), '.4f')} | {fmt(mem('descend'), '.0f')} / {fmt(mem('torch'), '.0f')} |")
         cpu = ", ".join(f"{n} {fmt(fw[n]['median_cpu_s'])}" for n in fw)
         lines.append(f"|  | CPU s: {cpu}; CPU ratios descend/PyTorch "
                      f"{fmt(r['ratios']['cpu descend/torch'], '.2f')}, descend/floor "
-                     f"{fmt(r['ratios']['cpu descend/floor'], '.2f')} | | | | | | | | |")
+                     f"{fmt(r['ratios']['cpu descend/floor'], '.2f')} | | | | | | | | | |")
         if "images_per_s" in fw.get("descend", {}):
             tp = ", ".join(f"{n} {fw[n]['images_per_s']:,.0f}" for n in fw if "images_per_s" in fw[n])
-            lines.append(f"|  | images/s: {tp} | | | | | | | | |")
+            lines.append(f"|  | images/s: {tp} | | | | | | | | | |")
     imp = results.get("imports")
     if imp:
         lines.append("")
@@ -281,7 +293,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="directory with MNIST's IDX files (default: $DESCEND_DATA, the shared copy)")
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
                    help="comma-separated subset of W1..W5, E2E and IMPORT (default: all)")
-    p.add_argument("--frameworks", default="descend,torch,torch-fused,jax,floor",
+    p.add_argument("--frameworks", default="descend,torch,torch-fused,jax,numpy,floor",
                    help="comma-separated; those not installed are skipped (also available: "
                    "descend-static, the recorded-and-replayed step of descend.static)")
     p.add_argument("--epochs", type=int, default=5, help="timed epochs per framework")
@@ -327,6 +339,8 @@ def main(argv=None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark with parsed options (``descend bench`` calls this)."""
+    import platform
+
     args = finish_args(args)
     keys = [k.strip().upper() for k in args.workloads.split(",") if k.strip()]
     unknown = [k for k in keys if k not in WORKLOADS and k not in ("E2E", "IMPORT")]

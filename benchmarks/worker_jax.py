@@ -3,6 +3,7 @@ data order and hyperparameters; one epoch is a jit-compiled ``lax.scan`` over th
 minibatches (plus one jitted step for a final partial batch), with the optimizer written
 out in PyTorch's formulas. Compilation happens in the first epoch."""
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,14 @@ from common import initial_weights, load_mnist_arrays, read_spec, serve, shuffle
 
 class JaxRunner:
     def __init__(self, spec):
+        if spec.get("threads") == 1:
+            # XLA's CPU backend runs larger ops on a thread per core whatever its flags say;
+            # one core (the process's current one) makes it single-threaded like the others.
+            flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+            os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
+            if hasattr(os, "sched_setaffinity"):
+                cores = sorted(os.sched_getaffinity(0))
+                os.sched_setaffinity(0, {cores[os.getpid() % len(cores)]})
         t0 = time.perf_counter()
         import jax
         import jax.numpy as jnp

@@ -31,7 +31,7 @@ def test_quick_run_writes_json(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--max_steps", "5",
-         "--workloads", "W1,W5,IMPORT", "--frameworks", "descend,torch,jax,floor", "--json", str(out), "--data_dir", _mnist_dir()],
+         "--workloads", "W1,W5,IMPORT", "--frameworks", "descend,descend-static,torch,jax,numpy,floor", "--json", str(out), "--data_dir", _mnist_dir()],
         capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
