@@ -217,5 +217,6 @@ def test_a_rank_that_dies_during_training_ends_the_job(tmp_path, mode):
     assert result.returncode != 0 and "finished" not in result.stdout
     assert elapsed < 30, elapsed
     if mode == "raise":
-        assert "rank 1 of 2 failed; aborting all ranks" in result.stderr
-        assert "RuntimeError: rank 1 ran out of memory" in result.stderr
+        report = f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        assert "rank 1 of 2 failed; aborting all ranks" in result.stderr, report
+        assert "RuntimeError: rank 1 ran out of memory" in result.stderr, report

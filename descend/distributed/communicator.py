@@ -247,6 +247,9 @@ class MPICommunicator(Communicator):
             sys.stderr.flush()
         except Exception:  # pragma: no cover
             pass
+        # MPI_Abort kills the job at once; give the launcher a moment to forward what this
+        # rank just wrote (once, under heavy load, the error message was lost otherwise).
+        time.sleep(0.2)
         try:
             self.comm.Abort(code)
         finally:  # pragma: no cover - Abort does not return
