@@ -42,10 +42,10 @@ MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 
 
 def find_mnist(data_dir: str | None) -> Path:
-    """The directory holding MNIST's four IDX files: --data_dir, $DESCEND_DATA, or the shared copy."""
+    """The directory holding MNIST's four IDX files: --data_dir, $DESCEND_DATA, or the cache."""
     tried = []
-    for base in (data_dir, os.environ.get("DESCEND_DATA"), "/work/shared/datasets",
-                 str(Path.home() / ".cache" / "descend")):
+    for base in (data_dir, os.environ.get("DESCEND_DATA"),
+                 str(Path.home() / ".cache" / "descend" / "datasets")):
         if not base:
             continue
         for d in (Path(base), Path(base) / "mnist"):
