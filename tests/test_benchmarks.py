@@ -14,13 +14,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import find_mnist  # noqa: E402
+from shared_data import mnist_dir  # noqa: E402
 
 
 def _mnist_dir():
-    try:
-        return str(find_mnist(None))
-    except SystemExit:
-        return None
+    path = mnist_dir()
+    return None if path is None else str(find_mnist(str(path)))
 
 
 pytestmark = pytest.mark.skipif(_mnist_dir() is None, reason="MNIST is not available here")

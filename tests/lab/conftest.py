@@ -8,23 +8,11 @@ report. That keeps the whole lab test run within a couple of minutes on two core
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def mnist_dir() -> Path | None:
-    """The MNIST copy the tests use: $DESCEND_TEST_MNIST, else the workspace's shared copy."""
-    explicit = os.environ.get("DESCEND_TEST_MNIST")
-    candidates = [Path(explicit)] if explicit else []
-    candidates.append(REPO.parent / "shared" / "datasets" / "mnist")
-    for path in candidates:
-        if (path / "train-images-idx3-ubyte.gz").is_file() or (path / "train-images-idx3-ubyte").is_file():
-            return path
-    return None
+from shared_data import REPO, mnist_dir  # noqa: F401  (tests import both from here)
 
 
 @pytest.fixture(scope="session")
