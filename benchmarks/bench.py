@@ -290,7 +290,7 @@ def report(results: dict) -> str:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The harness's options (also those of ``descend bench``)."""
     p.add_argument("--data_dir", default=None,
-                   help="directory with MNIST's IDX files (default: $DESCEND_DATA, the shared copy)")
+                   help="directory with MNIST's IDX files (default: $DESCEND_DATA, then the user cache ~/.cache/descend/datasets)")
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
                    help="comma-separated subset of W1..W5, E2E and IMPORT (default: all)")
     p.add_argument("--frameworks", default="descend,torch,torch-fused,jax,numpy,floor",
@@ -302,7 +302,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1,
                    help="BLAS / intra-op threads for every framework (default 1: on a small, "
                    "shared machine a second BLAS thread mostly waits; 0: each framework's default)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the initial weights and of the data order, the same for every framework")
     p.add_argument("--e2e_repeats", type=int, default=3)
     p.add_argument("--e2e_args", default="", help="extra arguments for `descend train` in E2E")
     p.add_argument("--import_repeats", type=int, default=5)
