@@ -897,18 +897,9 @@ def _eval_common(parser: argparse.ArgumentParser) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a checkpoint on a dataset: one ``Evaluation`` line."""
-    from .train import RunLogger, Trainer
-
     model, config, path = _load_model(args.checkpoint)
     with blas_threads(args.threads):
-        data, source = _eval_data(args, config, need_targets=True)
-        if data is None or len(data) == 0:
-            raise CommandError(f"{source} has no examples")
-        _check_input_shape(config, data, source)
-        task = config["data"]["task"]
-        smoothing = (config.get("options") or {}).get("label_smoothing") or 0.0
-        trainer = Trainer(model, _NoOptimizer(), task=task, logger=RunLogger(None), checkpoint=False,
-                          eval_batch_size=args.batch_size, label_smoothing=smoothing)
+        trainer, data = _checkpoint_trainer(args, model, config, need_targets=True)
         name = args.split if args.data is None or config["data"].get("kind") != "tabular" else "test"
         trainer.evaluate(data, name=name)
     return 0
@@ -922,6 +913,21 @@ class _NoOptimizer:
     step_count = 0
 
 
+def _checkpoint_trainer(args: argparse.Namespace, model: Any, config: dict, need_targets: bool):
+    """The data of ``evaluate``/``predict`` (checked against the checkpoint's input shape) and a
+    Trainer that only evaluates the checkpoint's model on it."""
+    from .train import RunLogger, Trainer
+
+    data, source = _eval_data(args, config, need_targets=need_targets)
+    if data is None or len(data) == 0:
+        raise CommandError(f"{source} has no examples")
+    _check_input_shape(config, data, source)
+    smoothing = (config.get("options") or {}).get("label_smoothing") or 0.0
+    trainer = Trainer(model, _NoOptimizer(), task=config["data"]["task"], logger=RunLogger(None),
+                      checkpoint=False, eval_batch_size=args.batch_size, label_smoothing=smoothing)
+    return trainer, data
+
+
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint (.safetensors) or a run directory")
     _eval_common(parser)
@@ -930,18 +936,12 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_predict(args: argparse.Namespace) -> int:
     """Predict with a checkpoint: a CSV with the predicted class (and class probabilities) or value."""
-    from .train import RunLogger, Trainer
     from .train.tasks import decode_outputs
 
     model, config, path = _load_model(args.checkpoint)
     with blas_threads(args.threads):
-        data, source = _eval_data(args, config, need_targets=False)
-        if data is None or len(data) == 0:
-            raise CommandError(f"{source} has no examples")
-        _check_input_shape(config, data, source)
+        trainer, data = _checkpoint_trainer(args, model, config, need_targets=False)
         task = config["data"]["task"]
-        trainer = Trainer(model, _NoOptimizer(), task=task, logger=RunLogger(None), checkpoint=False,
-                          eval_batch_size=args.batch_size)
         outputs = trainer.predict(data)
         decoded = decode_outputs(task, outputs)
         classes = config["data"].get("classes")

@@ -3,8 +3,6 @@ float64 gradchecks, stability at extreme logits, fused ops, and input validation
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +11,7 @@ import descend as ds
 from descend import functional as F
 from descend import losses
 
-_SCRIPT = Path(__file__).parent / "fixtures" / "make_nn_loss_fixtures.py"
-_spec = importlib.util.spec_from_file_location("make_nn_loss_fixtures", _SCRIPT)
-fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fixtures)
+from fixtures import make_nn_loss_fixtures as fixtures  # the script that made the fixture
 
 TOL = {"float64": 1e-10, "float32": 1e-5}
 CASES, STORED = fixtures.load()

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,10 +14,7 @@ from descend import nn
 from descend import random as ds_random
 from descend.nn import init
 
-_SCRIPT = Path(__file__).parent / "fixtures" / "make_nn_loss_fixtures.py"
-_spec = importlib.util.spec_from_file_location("make_nn_loss_fixtures", _SCRIPT)
-fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fixtures)
+from fixtures import make_nn_loss_fixtures as fixtures  # the script that made the fixture
 
 TOL = {"float64": 1e-10, "float32": 1e-5}
 CASES, STORED = fixtures.load()
