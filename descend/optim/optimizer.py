@@ -409,6 +409,54 @@ class Optimizer:
                 out[p] = entry
         return out
 
+    # ------------------------------------------------------------------ flat buffers
+    def gather_parameters(self) -> list[np.ndarray]:
+        """The flat parameter buffer of every group, made current.
+
+        Each group keeps its parameters in one contiguous 1-D array, and every parameter's
+        ``.data`` is a view of it. A parameter whose ``.data`` was rebound since is copied
+        back into the buffer (and viewed again) first. Writing into a returned buffer writes
+        the parameters, which is how data-parallel training broadcasts rank 0's weights.
+        """
+        for g in self._groups:
+            self._sync_data(g)
+        return [g.data for g in self._groups]
+
+    def gather_gradients(self) -> list[np.ndarray]:
+        """The flat gradient buffer of every group, holding every parameter's current gradient.
+
+        A gradient that is not already the parameter's view of the buffer is copied into it
+        and ``.grad`` becomes that view; a parameter without a gradient (``None``) gets zeros
+        and, from then on, a zero gradient of its own (so the next ``step()`` updates it, as
+        it would update a parameter whose gradient is zero). Writing into a returned buffer
+        writes the gradients the next ``step()`` uses: data-parallel training averages them
+        over processes in place.
+        """
+        for g in self._groups:
+            self._sync_data(g)
+            for i, (p, gv) in enumerate(zip(g.params, g.grad_views)):
+                if p.grad is gv:
+                    continue
+                if p.grad is None:
+                    gv.fill(0)
+                else:
+                    _copy_grad(p, gv, i)
+                p.grad = gv
+        return [g.grad for g in self._groups]
+
+    def _sync_data(self, g: _FlatGroup) -> None:
+        for i, (p, dv) in enumerate(zip(g.params, g.data_views)):
+            if p.data is not dv:
+                data = p.data.data if isinstance(p.data, Tensor) else np.asarray(p.data)
+                if data.shape != dv.shape:
+                    raise ValueError(
+                        f"{self._name}: parameter {i} was rebound to data of shape {data.shape}, "
+                        f"but it had shape {dv.shape}; write values in place instead "
+                        "(param.data[...] = value)"
+                    )
+                np.copyto(dv, data, casting="same_kind")
+                p.data = dv
+
     def __repr__(self) -> str:
         lines = [f"{self._name}(variant={self.variant!r}, clip_norm={self.clip_norm!r}"]
         for i, group in enumerate(self.param_groups):
@@ -444,17 +492,8 @@ class Optimizer:
     def _sync(self, g: _FlatGroup) -> list[bool] | None:
         """Make the buffers hold the current values; return the skip mask (None: none skipped)."""
         skipped = None
-        for i, (p, dv, gv) in enumerate(zip(g.params, g.data_views, g.grad_views)):
-            if p.data is not dv:
-                data = p.data.data if isinstance(p.data, Tensor) else np.asarray(p.data)
-                if data.shape != dv.shape:
-                    raise ValueError(
-                        f"{self._name}: parameter {i} was rebound to data of shape {data.shape}, "
-                        f"but it had shape {dv.shape}; write values in place instead "
-                        "(param.data[...] = value)"
-                    )
-                np.copyto(dv, data, casting="same_kind")
-                p.data = dv
+        self._sync_data(g)
+        for i, (p, gv) in enumerate(zip(g.params, g.grad_views)):
             if p.grad is not gv:
                 if p.grad is None:
                     if skipped is None:
