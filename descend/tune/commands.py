@@ -72,17 +72,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "training options (each a fixed value or a search space; see 'descend train --help')"
     )
     for option in train_options().values():
-        action = option.action
-        kwargs: dict[str, Any] = {"dest": option.dest, "default": None, "help": action.help}
+        kwargs: dict[str, Any] = {"dest": option.dest, "default": None}
         if option.is_flag:
             kwargs.update(nargs="?", const=True, metavar="choice:true,false")
         elif option.is_list:
-            kwargs.update(nargs="*", metavar=action.metavar or "VALUE")
+            kwargs.update(nargs="*", metavar=option.metavar or "VALUE")
         else:
-            kwargs.update(metavar=action.metavar or "VALUE")
-        help_text = action.help or ""
-        if help_text and help_text != argparse.SUPPRESS:
-            kwargs["help"] = help_text.replace("%", "%%") if "%%" not in help_text else help_text
+            kwargs.update(metavar=option.metavar or "VALUE")
+        kwargs["help"] = option.help.replace("%%", "%").replace("%", "%%")
         group.add_argument(*option.flags, **kwargs)
 
 
@@ -232,7 +229,8 @@ def _check_trial_options(train: Any, options: dict[str, Any]) -> dict[str, Any]:
     command; returns the fixed options as ``descend train`` parses them."""
     import itertools
 
-    from .. import cli
+    from ..run.config import RunConfig
+    from ..run.kinds import ConfigError
     from .errors import TuneError
     from .options import parse_train_argv, quote, trial_argv
 
@@ -245,8 +243,8 @@ def _check_trial_options(train: Any, options: dict[str, Any]) -> dict[str, Any]:
         params = {s.name: v for s, v in zip(train.spaces, combination)}
         argv = trial_argv(train.fixed, train.spaces, options, params)
         try:
-            cli._complete(parse_train_argv(argv))
-        except (TuneError, cli.CommandError) as error:
+            RunConfig.from_flat(parse_train_argv(argv))
+        except (TuneError, ConfigError) as error:
             sampled = " ".join(
                 quote(options[s.name].tokens(params[s.name])) or f"(no {options[s.name].flag})" for s in train.spaces
             )
@@ -266,13 +264,15 @@ def _default_metric(fixed: dict[str, Any], train: Any) -> str:
         return "dev:loss"
     if fixed.get("data") is None:
         return "dev:accuracy"  # the named image datasets are classification
-    from .. import cli
+    from ..run.builders import load_data
+    from ..run.config import RunConfig
+    from ..train.tasks import get_task
 
     try:
-        splits = cli._load_training_data(cli._complete(dict(fixed)))
+        splits = load_data(RunConfig.from_flat(dict(fixed)))
     except Exception as error:  # noqa: BLE001
         raise CommandError(f"cannot load --data to tell the task: {error}") from None
-    return "dev:loss" if splits.task == "regression" else "dev:accuracy"
+    return get_task(splits.task).default_monitor
 
 
 def _check_same_search(study: Any, settings: Any, info: Any) -> None:
