@@ -95,7 +95,7 @@ class RunDirectory:
         try:
             claimed._check_empty(overwrite)
         except BaseException:
-            claimed.abandon()
+            claimed.release()  # the files there are someone else's: touch nothing
             raise
         return claimed
 
