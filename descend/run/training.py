@@ -223,43 +223,61 @@ def _fit(prep: Prepared, run_dir: Path | None, extra: Sequence[Any], resume_dir:
 
 # ------------------------------------------------------------------------------ resume
 #: Options that may differ when resuming (where and how to run; not what is trained).
-_MAY_CHANGE = ("epochs",)
+_MAY_CHANGE = ("epochs", "data_dir")
 
 
-def resumed_config(stored: RunConfig, overrides: Mapping[str, Any], epochs_done: int, run_dir: Path) -> RunConfig:
-    """The configuration of a resumed run: the stored one, with runtime options and
-    ``epochs`` (extending the run) from ``overrides``.
-
-    Raises:
-        ConfigError: an override that would change what is trained, or an extension of a run
-            whose learning-rate schedule depends on the number of epochs without the schedule
-            being given again.
-    """
+def _split_overrides(stored: RunConfig, overrides: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """(the overrides that may change, the names of those that would change the training)."""
     infos = field_infos()
     changed: dict[str, Any] = {}
     conflicts = []
     for name, value in overrides.items():
         info = infos[name]
-        if info.section == "runtime" or name in _MAY_CHANGE or name == "data_dir":
+        if info.section == "runtime" or name in _MAY_CHANGE:
             changed[name] = value
         elif stored.get(name) != info.check(tuple(value) if isinstance(value, list) else value):
             conflicts.append(name)
+    return changed, conflicts
+
+
+def _replanned_schedule(stored: RunConfig, overrides: Mapping[str, Any], epochs: int, run_dir: Path,
+                        conflicts: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """Extending a run whose schedule depends on its length: the schedule must be given again."""
+    s = stored.schedule
+    if s.decay == "none" and not s.warmup_steps:
+        return {}, conflicts
+    if "decay" not in overrides:
+        raise ConfigError(
+            f"--epochs {epochs} changes the length of {run_dir}, whose learning rate follows a {s.decay} decay "
+            f"(warm-up {s.warmup_steps} updates) planned for {stored.training.epochs} epochs; give the schedule "
+            f"again: e.g. --decay {s.decay} re-plans it over {epochs} epochs from its start (training continues "
+            "at the re-planned rate of the current update), --decay none continues at a constant --learning_rate"
+        )
+    schedule = {n for n, i in field_infos().items() if i.section == "schedule"} | {"learning_rate"}
+    return {n: overrides[n] for n in conflicts if n in schedule}, [n for n in conflicts if n not in schedule]
+
+
+def resumed_config(stored: RunConfig, overrides: Mapping[str, Any], run_dir: Path) -> RunConfig:
+    """The configuration of a resumed run: the stored one, with the runtime options, the data
+    location and ``epochs`` (extending the run) from ``overrides``.
+
+    Extending (a larger ``epochs``) a run whose learning-rate schedule depends on the number of
+    epochs (a decay or a warm-up) needs the schedule given again (``--decay ...``): it is then
+    re-planned over the new number of epochs, from its start, and training continues at its
+    value for the current update.
+
+    Raises:
+        ConfigError: an override that would change what is trained, a ``--logdir`` other than
+            the run's, or an extension of a decaying schedule without the schedule.
+    """
+    changed, conflicts = _split_overrides(stored, overrides)
     given_logdir = changed.pop("logdir", None)
     if given_logdir is not None and Path(given_logdir).expanduser().resolve() != run_dir.resolve():
         raise ConfigError(f"--resume continues the run in {run_dir}; do not give another --logdir")
-    extending = changed.get("epochs", stored.training.epochs) != stored.training.epochs
-    if extending and (stored.schedule.decay != "none" or stored.schedule.warmup_steps):
-        if "decay" not in overrides:
-            raise ConfigError(
-                f"--epochs {changed['epochs']} changes the length of {run_dir}, whose learning rate follows a "
-                f"{stored.schedule.decay} decay (warm-up {stored.schedule.warmup_steps} updates) planned for "
-                f"{stored.training.epochs} epochs; give the schedule again: e.g. --decay {stored.schedule.decay} "
-                f"re-plans it over {changed['epochs']} epochs from its start (the training continues at the re-planned "
-                "rate of the current update), --decay none continues at a constant --learning_rate"
-            )
-        schedule = {n for n, i in infos.items() if i.section == "schedule"} | {"learning_rate"}
-        changed.update({n: overrides[n] for n in conflicts if n in schedule})
-        conflicts = [n for n in conflicts if n not in schedule]
+    epochs = changed.get("epochs", stored.training.epochs)
+    if epochs != stored.training.epochs:
+        replanned, conflicts = _replanned_schedule(stored, overrides, epochs, run_dir, conflicts)
+        changed.update(replanned)
     if conflicts:
         names = ", ".join("--" + k for k in sorted(conflicts))
         raise ConfigError(
@@ -283,7 +301,7 @@ def resume(run: str | Path, overrides: Mapping[str, Any] | None = None, *, callb
     checkpoint = find_checkpoint(run)
     run_dir = checkpoint.parent
     stored, state = read_checkpoint_config(checkpoint)
-    config = resumed_config(stored, dict(overrides or {}), int(state.get("epochs_done", 0)), run_dir)
+    config = resumed_config(stored, dict(overrides or {}), run_dir)
     where = (f"epoch {state['epochs_done'] + 1}, step {state['step_in_epoch']}" if state.get("step_in_epoch")
              else f"the end of epoch {state.get('epochs_done', 0)}")
     print(f"Resuming {checkpoint} from {where}.", file=stderr, flush=True)

@@ -185,41 +185,49 @@ def split_train_options(args: argparse.Namespace, options: dict[str, TrainOption
         raw = getattr(args, dest, None)
         if raw is None:
             continue
-        if option.is_flag:
-            text = "true" if raw is True else str(raw)
-        elif isinstance(raw, list):
-            text = " ".join(str(r) for r in raw)
-        else:
-            text = str(raw)
+        text = _given_text(option, raw)
         result.given[dest] = text
         kind = looks_like_space(text)
         if kind is not None and (kind in KINDS or _numeric(option)):
-            if option.is_list and len(raw if isinstance(raw, list) else [raw]) > 1:
-                raise SearchSpaceError(
-                    f"{option.flag}: give a search space as ONE value (quote it if it contains spaces), "
-                    f"e.g. {option.flag} \"choice:128,256,128 128\""
-                )
-            space = parse_space(
-                option.flag, dest, text, convert=option.convert,
-                integer=_integer_option(option),
-            )
-            result.spaces.append(space)
-            continue
-        try:
-            option.convert(text) if not option.is_flag else None
-        except ValueError as error:
-            raise TuneError(
-                f"{option.flag} {text!r} is neither a valid value ({error}) nor a search space; "
-                f"accepted forms: a value, or {', '.join(k + ':...' for k in KINDS)}"
-            ) from None
-        if option.is_flag:
-            if raw is True or text.lower() in _TRUE:
-                result.fixed += [option.flag]
-            elif text.lower() not in _FALSE:
-                raise TuneError(f"{option.flag} is a flag: give it alone, or choice:true,false to search it")
+            result.spaces.append(_space(option, raw, text))
         else:
-            result.fixed += option.tokens(raw if isinstance(raw, list) else text)
+            result.fixed += _fixed_tokens(option, raw, text)
     return result
+
+
+def _given_text(option: TrainOption, raw: Any) -> str:
+    if option.is_flag:
+        return "true" if raw is True else str(raw)
+    if isinstance(raw, list):
+        return " ".join(str(r) for r in raw)
+    return str(raw)
+
+
+def _space(option: TrainOption, raw: Any, text: str) -> SearchSpace:
+    if option.is_list and len(raw if isinstance(raw, list) else [raw]) > 1:
+        raise SearchSpaceError(
+            f"{option.flag}: give a search space as ONE value (quote it if it contains spaces), "
+            f"e.g. {option.flag} \"choice:128,256,128 128\""
+        )
+    return parse_space(option.flag, option.dest, text, convert=option.convert, integer=_integer_option(option))
+
+
+def _fixed_tokens(option: TrainOption, raw: Any, text: str) -> list[str]:
+    """The tokens of a fixed (not searched) value, checked."""
+    if option.is_flag:
+        if raw is True or text.lower() in _TRUE:
+            return [option.flag]
+        if text.lower() in _FALSE:
+            return []
+        raise TuneError(f"{option.flag} is a flag: give it alone, or choice:true,false to search it")
+    try:
+        option.convert(text)
+    except ValueError as error:
+        raise TuneError(
+            f"{option.flag} {text!r} is neither a valid value ({error}) nor a search space; "
+            f"accepted forms: a value, or {', '.join(k + ':...' for k in KINDS)}"
+        ) from None
+    return option.tokens(raw if isinstance(raw, list) else text)
 
 
 def _numeric(option: TrainOption) -> bool:
