@@ -143,7 +143,12 @@ def _discover_commands() -> None:
 
 
 class _ArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line: ``descend train: error: ... (see --help)``."""
+    """An ArgumentParser whose errors are one line: ``descend train: error: ... (see --help)``,
+    with a "did you mean" for a mistyped option. ``commands``: the subcommands' parsers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}
 
     def error(self, message: str) -> None:  # type: ignore[override]
         message = " ".join(message.split()) + self._suggestion(message)
@@ -267,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"descend {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
     for cmd in COMMANDS.values():
-        p = sub.add_parser(
+        p = parser.commands[cmd.name] = sub.add_parser(
             cmd.name, help=cmd.help, description=cmd.description, aliases=list(cmd.aliases),
             formatter_class=_HelpFormatter,
         )
@@ -334,7 +339,10 @@ def _run(argv: list[str], name: list[str]) -> int:
     if not argv:
         parser.print_help()
         return 2
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the command's own parser, which can suggest its options
+        subparser = parser.commands.get(getattr(args, "command", None) or "", parser)
+        subparser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2

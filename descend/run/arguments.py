@@ -72,7 +72,7 @@ def _add(group: Any, info: FieldInfo) -> None:
         group.add_argument(*_spellings(info.flag, info.aliases), nargs=kind.nargs, metavar=info.metavar,
                            type=_argparse_type(lambda text: item(text)[0] if item(text) else None), **common)
         return
-    group.add_argument(*_spellings(info.flag, info.aliases), type=_argparse_type(info.parse),
+    group.add_argument(*_spellings(info.flag, info.aliases), type=_argparse_type(kind.parse),
                        metavar=info.metavar or kind.describe(), **common)
 
 

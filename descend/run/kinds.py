@@ -57,10 +57,9 @@ class Integer(Kind):
 
     def parse(self, text: str) -> int:
         try:
-            value = int(str(text).strip())
-        except ValueError:
+            return self.check(int(str(text).strip()))
+        except (ValueError, ConfigError):
             raise ConfigError(f"must be {self.describe()}, got {text!r}") from None
-        return self.check(value)
 
     def check(self, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < self.minimum:
@@ -82,10 +81,9 @@ class Real(Kind):
 
     def parse(self, text: str) -> float:
         try:
-            value = float(str(text).strip())
-        except ValueError:
+            return self.check(float(str(text).strip()))
+        except (ValueError, ConfigError):
             raise ConfigError(f"must be {self.describe()}, got {text!r}") from None
-        return self.check(value)
 
     def check(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -131,8 +129,9 @@ class Choice(Kind):
             for option in self.options:
                 if self._key(option) == self._key(value):
                     return option
-        hint = suggest(str(value), self.options) if isinstance(value, str) else ""
-        raise ConfigError(f"invalid choice {value!r}{hint}; choose from {', '.join(self.options)}")
+        close = difflib.get_close_matches(str(value).lower(), [o.lower() for o in self.options], n=1, cutoff=0.6)
+        hint = f"; did you mean {self.options[[o.lower() for o in self.options].index(close[0])]!r}?" if close else ""
+        raise ConfigError(f"invalid choice {value!r} (choose from {', '.join(self.options)}{hint})")
 
     def describe(self) -> str:
         return "{" + ",".join(self.options) + "}"

@@ -73,7 +73,7 @@ def test_cli_round_trip_through_to_argv():
 
 @pytest.mark.parametrize("values, message", [
     ({"learnin_rate": 0.1}, "did you mean 'learning_rate'"),
-    ({"optimizer": "adamm"}, "did you mean 'Adam'"),
+    ({"optimizer": "adamm"}, "did you mean 'Adam'?"),
     ({"learning_rate": -1.0}, "--learning_rate: must be a positive number"),
     ({"learning_rate": float("nan")}, "--learning_rate"),
     ({"epochs": 0}, "--epochs: must be a positive integer"),
