@@ -244,3 +244,15 @@ def test_reading_metadata_reads_only_the_header(tmp_path, monkeypatch):
         f.truncate(size - 1000)
     with pytest.raises(CheckpointError, match="truncated"):
         read_metadata(path)
+
+
+def test_check_description_takes_the_stored_weights():
+    from descend.train.models import build_model, check_description, mlp_config
+
+    config = mlp_config((4,), 3, [6])
+    weights = build_model(config).state_dict()
+    assert check_description(config, weights) == config
+    with pytest.raises(CheckpointError, match="implies 1.weight of shape \\(4, 6\\), but the file stores \\(4, 7\\)"):
+        check_description(config, {**weights, "1.weight": np.zeros((4, 7))})
+    with pytest.raises(CheckpointError, match="lacks input_shape"):
+        check_description({"kind": "mlp"}, weights)

@@ -369,6 +369,12 @@ def test_save_best(tmp_path):
     trainer.fit(data[:400], data[400:], epochs=4, batch_size=50)
     state = load_checkpoint(tmp_path / "run" / "best.safetensors")
     assert state["epochs_done"] == 2 and state["config"] == {"k": 1}
+    # Without metadata of its own, the best checkpoint gets the rolling checkpoint's.
+    other = make_trainer(tmp_path, name="other", callbacks=[SaveBest(tmp_path / "other" / "best.safetensors")])
+    rolling = next(cb for cb in other.active_callbacks if isinstance(cb, Checkpoint))
+    rolling.metadata = {"model": "described"}
+    other.fit(data[:400], data[400:], epochs=1, batch_size=50)
+    assert load_checkpoint(tmp_path / "other" / "best.safetensors")["config"] == {"model": "described"}
     assert state["history"][-1]["dev:accuracy"] == max(row["dev:accuracy"] for row in trainer.history)
     assert trainer.last_checkpoint.path.name == "checkpoint.safetensors"  # best is not the one to resume
 
