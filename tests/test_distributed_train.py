@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from test_distributed import needs_mpi, run_mpi
 
 pytestmark = needs_mpi

@@ -44,6 +44,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..autograd import no_grad
+from ..fileio import WriteError
 from ..tensor import Tensor
 from . import checkpoint as ckpt
 from .callbacks.base import Callback
@@ -324,7 +325,7 @@ class Trainer:
             while self.state.epochs_done < epochs and not self.stop_training:
                 logs = self._fit_epoch(train, dev, batch_size)
             self.state.finished = True
-        except OSError as error:
+        except WriteError as error:
             self.error = self._write_error(error)
             raise self.error from None
         except BaseException as error:
@@ -403,16 +404,12 @@ class Trainer:
                 errors.append(error)
         if errors and self.error is None:
             error = errors[0]
-            self.error = self._write_error(error) if isinstance(error, OSError) else error
+            self.error = self._write_error(error) if isinstance(error, WriteError) else error
             raise self.error
 
-    def _write_error(self, error: OSError) -> BaseException:
+    def _write_error(self, error: WriteError) -> RunWriteError:
         """A file of the run could not be written: a :class:`RunWriteError` that names it and
-        the last good checkpoint (other OS errors are returned as they are)."""
-        from ..fileio import WriteError
-
-        if not isinstance(error, WriteError):
-            return error
+        the last good checkpoint."""
         last = self.last_checkpoint
         return RunWriteError(
             f"{error}. The run stopped; {self.describe_last_checkpoint()}.",
@@ -576,7 +573,7 @@ class Trainer:
         with deferred_interrupts("finishing the checkpoint first"):
             try:
                 self.strategy.on_root(ckpt.save_checkpoint, path, document)
-            except OSError as error:
+            except WriteError as error:
                 raise self._write_error(error) from None
         if resumable:
             self.last_checkpoint = CheckpointRecord(path, state.epochs_done, state.step)

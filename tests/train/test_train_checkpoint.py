@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 
 from descend.train.checkpoint import (
-    Unserializable, is_checkpoint, load_checkpoint, merge_unserializable, read_metadata,
+    Unserializable,
+    is_checkpoint,
+    load_checkpoint,
+    merge_unserializable,
+    read_metadata,
     save_checkpoint,
 )
 from descend.train.errors import CheckpointError
@@ -50,8 +54,8 @@ def test_round_trip_preserves_arrays_values_and_types(tmp_path):
 
 
 def test_it_is_a_standard_safetensors_file_with_json_metadata(tmp_path):
-    from safetensors.numpy import load_file
     from safetensors import safe_open
+    from safetensors.numpy import load_file
 
     path = save_checkpoint(tmp_path / "ck.safetensors", sample_state())
     tensors = load_file(str(path))

@@ -13,9 +13,24 @@ import descend.random
 from descend.data import Dataset
 from descend.optim import SGD, Adam, schedules
 from descend.train import (
-    Callback, Checkpoint, CheckpointError, ConsoleLog, CSVLogger, EarlyStopping, LogFile, NonFiniteGuard,
-    NonFiniteLossError, Plots, ProgressBar, ReduceLROnPlateau, SaveBest, TensorBoard, Trainer, build_model,
-    load_checkpoint, mlp_config,
+    Callback,
+    Checkpoint,
+    CheckpointError,
+    ConsoleLog,
+    CSVLogger,
+    EarlyStopping,
+    LogFile,
+    NonFiniteGuard,
+    NonFiniteLossError,
+    Plots,
+    ProgressBar,
+    ReduceLROnPlateau,
+    SaveBest,
+    TensorBoard,
+    Trainer,
+    build_model,
+    load_checkpoint,
+    mlp_config,
 )
 
 
