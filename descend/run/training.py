@@ -117,7 +117,7 @@ def _callbacks(prep: Prepared, run_dir: Path | None, extra: Sequence[Any]) -> li
     from ..train import callbacks as cb
 
     runtime = prep.config.runtime
-    out: list[Any] = [cb.ConsoleLog(), cb.ProgressBar(enabled=runtime.progress)]
+    out: list[Any] = [cb.ConsoleLog(), cb.ProgressBar(enabled=runtime.progress), cb.NonFiniteGuard()]
     if run_dir is not None:
         out += [cb.LogFile(run_dir / "logs.txt"), cb.CSVLogger(run_dir / "metrics.csv")]
         if runtime.tensorboard:
@@ -132,11 +132,9 @@ def _callbacks(prep: Prepared, run_dir: Path | None, extra: Sequence[Any]) -> li
 
 
 def _strategy(comm: Any) -> Any:
-    if comm is None or comm.size <= 1:
-        return None
-    from ..distributed.strategy import DataParallelStrategy
+    from ..distributed import strategy_for
 
-    return DataParallelStrategy(comm)
+    return strategy_for(comm)
 
 
 @contextlib.contextmanager
