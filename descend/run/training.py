@@ -127,7 +127,7 @@ def _callbacks(prep: Prepared, run_dir: Path | None, extra: Sequence[Any], stder
             out.append(cb.Plots(run_dir))
         out.append(cb.Checkpoint(run_dir / "checkpoint.safetensors", every=runtime.checkpoint_every,
                                  metadata=_metadata(prep)))
-    out += builders.monitor_callbacks(prep.config, prep.task, run_dir)
+    out += builders.monitor_callbacks(prep.config, prep.task, run_dir, _metadata(prep))
     out += list(extra)
     return out
 

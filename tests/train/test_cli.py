@@ -64,7 +64,7 @@ def test_options_accept_dashes_and_underscores(tmp_path, regression_csv, capsys)
                  "--batch-size", "32", "--data", str(regression_csv), "--target", "y", "--epochs", "1"]) == 0
     options_a = json.loads((tmp_path / "a" / "options.json").read_text())
     options_b = json.loads((tmp_path / "b" / "options.json").read_text())
-    options_a.pop("logdir"), options_b.pop("logdir")
+    options_a["runtime"].pop("logdir"), options_b["runtime"].pop("logdir")
     assert options_a == options_b
 
 
