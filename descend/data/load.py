@@ -6,12 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .catalog import IMAGE_DATASETS, get_spec
 from .dataset import Splits, Task
 from .errors import DataFormatError, DatasetNotFoundError
 from .mnist import load_image_dataset
+from .npz import npz_names
 from .tabular import load_tabular
 
 __all__ = ["load_dataset", "available_datasets"]
@@ -79,11 +78,7 @@ def load_dataset(
 
 
 def _is_image_archive(path: Path) -> bool:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = set(archive.files)
-    except Exception:  # an unreadable archive gets its error from the tabular reader
-        return False
+    keys = set(npz_names(path, DataFormatError))  # a damaged archive is reported here
     return any(required <= keys for required in _IMAGE_ARCHIVE_KEYS)
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,7 @@ from .dataset import Dataset, Splits
 from .download import content_sha256, download_verified
 from .errors import DatasetCorruptError, DatasetNotFoundError, DownloadError
 from .idx import parse_idx, read_maybe_gzip
+from .npz import read_npz
 from .locations import (
     CACHE_ENV,
     DATA_ENV,
@@ -203,6 +203,7 @@ def download_dataset(name: str, *, progress: bool = True) -> Path:
             base + data_file.gz_name,
             directory / data_file.gz_name,
             sha256=data_file.sha256,
+            size=data_file.size,
             progress=progress,
             what=f"{spec.title} {data_file.gz_name}",
         )
@@ -399,26 +400,23 @@ _KERAS_KEYS = ("x_train", "y_train", "x_test", "y_test")
 def _read_npz(spec: ImageDatasetSpec, path: Path) -> tuple[np.ndarray, ...]:
     """Read an image archive: either the course's keys ``{train,dev,test}_{images,labels}`` or
     the common ``x_train, y_train, x_test, y_test`` (whose training part is split 55k/5k)."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = set(archive.files)
-            if set(_COURSE_KEYS) <= keys:
-                raw = [archive[k] for k in _COURSE_KEYS]
-            elif set(_KERAS_KEYS) <= keys:
-                x_train, y_train, x_test, y_test = (archive[k] for k in _KERAS_KEYS)
-                if len(x_train) <= spec.dev_size:
-                    raise DatasetCorruptError(
-                        f"{path}: x_train has {len(x_train)} images, too few for a dev set of {spec.dev_size}"
-                    )
-                cut = len(x_train) - spec.dev_size
-                raw = [x_train[:cut], y_train[:cut], x_train[cut:], y_train[cut:], x_test, y_test]
-            else:
-                raise DatasetCorruptError(
-                    f"{path}: not a {spec.title} archive: it has the arrays {sorted(keys)}, expected "
-                    f"{', '.join(_COURSE_KEYS)} (or {', '.join(_KERAS_KEYS)})"
-                )
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise DatasetCorruptError(f"{path}: cannot read the .npz archive: {error}") from error
+    archive = read_npz(path, DatasetCorruptError)
+    keys = set(archive)
+    if set(_COURSE_KEYS) <= keys:
+        raw = [archive[k] for k in _COURSE_KEYS]
+    elif set(_KERAS_KEYS) <= keys:
+        x_train, y_train, x_test, y_test = (archive[k] for k in _KERAS_KEYS)
+        if len(x_train) <= spec.dev_size:
+            raise DatasetCorruptError(
+                f"{path}: x_train has {len(x_train)} images, too few for a dev set of {spec.dev_size}"
+            )
+        cut = len(x_train) - spec.dev_size
+        raw = [x_train[:cut], y_train[:cut], x_train[cut:], y_train[cut:], x_test, y_test]
+    else:
+        raise DatasetCorruptError(
+            f"{path}: not a {spec.title} archive: it has the arrays {sorted(keys)}, expected "
+            f"{', '.join(_COURSE_KEYS)} (or {', '.join(_KERAS_KEYS)})"
+        )
     result: list[np.ndarray] = []
     for split in range(3):
         images, labels = raw[2 * split], raw[2 * split + 1]

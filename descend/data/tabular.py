@@ -28,7 +28,6 @@ import csv
 import gzip
 import io
 import os
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ import numpy as np
 
 from .dataset import Dataset, Splits, Task, make_rng
 from .errors import DataFormatError, DatasetNotFoundError
+from .npz import read_npz
 from .standardize import Standardizer
 
 __all__ = ["load_tabular", "read_table", "TabularSchema", "infer_task", "TASKS"]
@@ -150,16 +150,7 @@ def _check_header(path: Path, header: list[str]) -> None:
 
 
 def _read_npz_table(path: Path) -> Table:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except ValueError as error:
-        raise DataFormatError(
-            f"{path}: cannot read the .npz archive ({error}); object arrays are not supported, "
-            "store text as a fixed-width string array (e.g. np.array(labels, dtype=str))"
-        ) from error
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise DataFormatError(f"{path}: cannot read the .npz archive: {error}") from error
+    arrays = read_npz(path, DataFormatError)
     if not arrays:
         raise DataFormatError(f"{path}: the archive holds no arrays")
     columns: dict[str, np.ndarray] = {}

@@ -282,7 +282,7 @@ def test_file_errors(tmp_path: Path):
     with pytest.raises(DataFormatError, match="different numbers of rows"):
         load_tabular(tmp_path / "ragged.npz", "y")
     np.savez(tmp_path / "objects.npz", a=np.zeros(3), y=np.array([{}, {}, {}], dtype=object))
-    with pytest.raises(DataFormatError, match="object arrays are not supported"):
+    with pytest.raises(DataFormatError, match="holds Python objects"):
         load_tabular(tmp_path / "objects.npz", "y")
     write_csv(tmp_path / "few.csv", ["a", "y"], [[1, 0.5], [2, 1.5]])
     with pytest.raises(DataFormatError, match="leave no training rows"):
