@@ -1,7 +1,9 @@
 """MNIST and Fashion-MNIST: find, verify, download and split.
 
 Both datasets come as four IDX files (gzipped or not) or as one ``.npz`` archive, found in the
-order described in :mod:`descend.data.locations`, else downloaded into the user cache.
+order described in :mod:`descend.data.locations`, else downloaded into the user cache. MNIST
+ships with descend (package data), so it is always found, offline too; the shipped copy is
+verified by SHA-256 like any other.
 
 Splits, as in the course: train = the first 55,000 images of the official training set, dev =
 its last 5,000, test = the 10,000 official test images. Images are float32 in [0, 1] (pixel
@@ -39,6 +41,7 @@ from .errors import DatasetCorruptError, DatasetNotFoundError, DownloadError
 from .idx import parse_idx, read_maybe_gzip
 from .npz import read_npz
 from .locations import (
+    BUNDLED_LABEL,
     CACHE_ENV,
     DATA_ENV,
     Candidate,
@@ -72,8 +75,10 @@ def load_mnist(
             ``train-labels-idx1-ubyte.gz``, ``t10k-images-idx3-ubyte.gz``,
             ``t10k-labels-idx1-ubyte.gz``; gzipped or not) or a ``mnist/`` subdirectory or a
             ``mnist.npz`` with them; or the path of an ``.npz`` archive. Looked at first; then
-            ``$DESCEND_DATA``, the user cache, ``/usr/share/datasets/mnist``.
-        download: if found nowhere, download into the user cache (verified by SHA-256).
+            ``$DESCEND_DATA``, the user cache, ``/usr/share/datasets/mnist``, and the copy
+            shipped with descend (so MNIST loads offline without any of these).
+        download: if found nowhere (only possible when the shipped copy was removed), download
+            into the user cache (verified by SHA-256).
         flatten: images of shape (N, 784) instead of (N, 28, 28).
         verify: check each IDX file's SHA-256 (see the module docstring).
         progress: show a download progress bar on stderr (needs ``tqdm``).
@@ -342,11 +347,12 @@ def _read_idx_file(
             known = KNOWN_CONTENT.get(digest)
             if known is not None and known[0] != spec.title:
                 raise _OtherDataset(f"holds {known[0]} files, not {spec.title}")
-            fix = (
-                "delete it and load again to download a fresh copy"
-                if found.label == "user cache"
-                else "replace it with an intact copy"
-            )
+            if found.label == "user cache":
+                fix = "delete it and load again to download a fresh copy"
+            elif found.label == BUNDLED_LABEL:
+                fix = "reinstall descend (pip install --force-reinstall descend) to restore it"
+            else:
+                fix = "replace it with an intact copy"
             what = f"{known[0]}'s {known[1]}" if known else "an unknown file"
             raise DatasetCorruptError(
                 f"{path} is damaged or not {spec.title}'s {data_file.stem}: its content has "
