@@ -37,6 +37,7 @@ SHIPPED = (
     "descend/data/bundled/mnist/train-labels-idx1-ubyte.gz",
     "descend/data/bundled/mnist/t10k-images-idx3-ubyte.gz",
     "descend/data/bundled/mnist/t10k-labels-idx1-ubyte.gz",
+    "descend/data/bundled/mnist/README.md",
 )
 
 
