@@ -87,23 +87,32 @@ def choose_columns(
         raise DataFormatError("give either features= (the columns to use) or drop= (the columns "
                               "to leave out), not both")
     if features is not None:
-        names = _names("features", features)
-        unknown = [n for n in names if n not in columns]
-        if unknown:
-            raise _unknown(path, "feature", unknown, columns)
-        if target in names:
-            raise DataFormatError(f"the target column {target!r} cannot also be a feature")
+        names = _chosen(path, columns, target, features)
     else:
-        dropped = _names("drop", drop or ())
-        unknown = [n for n in dropped if n not in columns]
-        if unknown:
-            raise _unknown(path, "such", unknown, columns)
-        if target in dropped:
-            raise DataFormatError(f"drop= names the target column {target!r}; it is never a feature")
-        names = [n for n in columns if n != target and n not in dropped]
+        names = _kept(path, columns, target, drop)
     if not names:
         raise DataFormatError(f"{path}: no feature columns besides the target {target!r}")
     return names
+
+
+def _chosen(path: Path, columns: Sequence[str], target: str, features: Sequence[str]) -> list[str]:
+    names = _names("features", features)
+    unknown = [n for n in names if n not in columns]
+    if unknown:
+        raise _unknown(path, "feature", unknown, columns)
+    if target in names:
+        raise DataFormatError(f"the target column {target!r} cannot also be a feature")
+    return names
+
+
+def _kept(path: Path, columns: Sequence[str], target: str, drop: Sequence[str] | None) -> list[str]:
+    dropped = _names("drop", drop or ())
+    unknown = [n for n in dropped if n not in columns]
+    if unknown:
+        raise _unknown(path, "such", unknown, columns)
+    if target in dropped:
+        raise DataFormatError(f"drop= names the target column {target!r}; it is never a feature")
+    return [n for n in columns if n != target and n not in dropped]
 
 
 def categories_of(

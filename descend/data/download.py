@@ -245,9 +245,7 @@ def _fetch(
     import urllib.request
 
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    received = 0
-    total: int | None = None
-    bar = None
+    received = [0]  # a list: the copy loop adds to it, and the error messages read it
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
@@ -257,22 +255,8 @@ def _fetch(
                     f"downloading {what} from {url} refused: the server announces {total:,} "
                     f"bytes, more than the {limit:,} the file can take"
                 )
-            bar = _progress_bar(total, what, progress)
-            while True:
-                want = _CHUNK if limit is None else min(_CHUNK, limit + 1 - received)
-                chunk = response.read(want)
-                if not chunk:
-                    break
-                received += len(chunk)
-                if limit is not None and received > limit:
-                    raise DownloadError(
-                        f"downloading {what} from {url} stopped: the server sent more than the "
-                        f"{limit:,} bytes the file can take (an endless or wrong stream)"
-                    )
-                verifier.feed(chunk)
-                out.write(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
+            _copy(response, out, verifier, received, limit=limit,
+                  bar=_progress_bar(total, what, progress), where=f"{what} from {url}")
     except urllib.error.HTTPError as error:
         raise DownloadError(
             f"downloading {what} from {url} failed: HTTP {error.code} {error.reason}"
@@ -281,12 +265,35 @@ def _fetch(
         raise DownloadError(f"downloading {what} from {url} failed: {error.reason}") from error
     except (http.client.HTTPException, OSError) as error:
         raise DownloadError(
-            f"downloading {what} from {url} failed after {received} bytes: {error!r}"
+            f"downloading {what} from {url} failed after {received[0]} bytes: {error!r}"
         ) from error
+    if total is not None and received[0] != total:
+        raise DownloadError(
+            f"downloading {what} from {url} stopped after {received[0]} of {total} bytes"
+        )
+
+
+def _copy(
+    response: Any, out: IO[bytes], verifier: _Verifier, received: list[int], *, limit: int | None,
+    bar: Any, where: str,
+) -> None:
+    """Copy the response to ``out`` through ``verifier``, reading at most ``limit + 1`` bytes."""
+    try:
+        while True:
+            want = _CHUNK if limit is None else min(_CHUNK, limit + 1 - received[0])
+            chunk = response.read(want)
+            if not chunk:
+                return
+            received[0] += len(chunk)
+            if limit is not None and received[0] > limit:
+                raise DownloadError(
+                    f"downloading {where} stopped: the server sent more than the {limit:,} bytes "
+                    "the file can take (an endless or wrong stream)"
+                )
+            verifier.feed(chunk)
+            out.write(chunk)
+            if bar is not None:
+                bar.update(len(chunk))
     finally:
         if bar is not None:
             bar.close()
-    if total is not None and received != total:
-        raise DownloadError(
-            f"downloading {what} from {url} stopped after {received} of {total} bytes"
-        )

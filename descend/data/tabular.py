@@ -635,28 +635,15 @@ def _schema_from_dict(data: dict[str, Any]) -> TabularSchema:
     task = data["task"]
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r} (known: {', '.join(TASKS)})")
-    classes = data["classes"]
-    if task == "regression" and classes is not None:
-        raise ValueError("a regression schema with classes")
-    if task != "regression" and (not isinstance(classes, (list, tuple)) or len(classes) < 1
-                                 or (task == "binary" and len(classes) != 2)):
-        raise ValueError(f"a {task} schema with the classes {classes!r}")
-    categories: dict[str, tuple[str, ...]] = {}
-    for name, values in (data.get("categories") or {}).items():
-        if name not in features:
-            raise ValueError(f"categories for {name!r}, which is not a feature")
-        values = _string_list(values, f"the categories of {name!r}")
-        if not values or len(set(values)) != len(values):
-            raise ValueError(f"the categories of {name!r} are empty or repeat: {values!r}")
-        categories[name] = tuple(values)
+    classes = _stored_classes(task, data["classes"])
     schema = TabularSchema(
         features=tuple(features),
         target=target,
         task=task,
-        classes=None if classes is None else tuple(classes),
+        classes=classes,
         standardizer=None,
         task_reason=str(data.get("task_reason", "")),
-        categories=categories,
+        categories=_stored_categories(data.get("categories") or {}, features),
     )
     if data.get("standardizer") is not None:
         schema.standardizer = Standardizer.from_dict(data["standardizer"], names=schema.input_names)
@@ -667,6 +654,30 @@ def _schema_from_dict(data: dict[str, Any]) -> TabularSchema:
             data["target_standardizer"], names=[target]
         )
     return schema
+
+
+def _stored_classes(task: str, classes: Any) -> tuple[Any, ...] | None:
+    if task == "regression":
+        if classes is not None:
+            raise ValueError("a regression schema with classes")
+        return None
+    if not isinstance(classes, (list, tuple)) or not classes or (task == "binary" and len(classes) != 2):
+        raise ValueError(f"a {task} schema with the classes {classes!r}")
+    return tuple(classes)
+
+
+def _stored_categories(stored: Any, features: list[str]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(stored, dict):
+        raise TypeError(f"categories must be a mapping, got {stored!r}")
+    categories: dict[str, tuple[str, ...]] = {}
+    for name, values in stored.items():
+        if name not in features:
+            raise ValueError(f"categories for {name!r}, which is not a feature")
+        values = _string_list(values, f"the categories of {name!r}")
+        if not values or len(set(values)) != len(values):
+            raise ValueError(f"the categories of {name!r} are empty or repeat: {values!r}")
+        categories[name] = tuple(values)
+    return categories
 
 
 def _missing_target_message(table: Table, target: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from descend.data import DatasetCorruptError, DatasetNotFoundError, DownloadError, load_image_dataset
+from descend.data import DatasetCorruptError, DownloadError, load_image_dataset
 from descend.data.download import download_verified, transfer_limit
 
 

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from descend.data import TabularSchema, load_dataset, load_tabular
 
