@@ -65,6 +65,8 @@ class Table:
     columns: dict[str, Any]
     n_rows: int
     lines: np.ndarray | None = None  # CSV: the line number of each row, for messages
+    # CSV columns already parsed as numbers (each is parsed once, however often it is asked for)
+    parsed: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def where(self, row: int) -> str:
         if self.lines is not None:
@@ -195,6 +197,8 @@ def _numeric(table: Table, name: str, role: str) -> tuple[np.ndarray, bool]:
                 f"{str(column[bad])!r} at {table.where(bad)}); leave it out with {way_out(name)}"
             )
         return column.astype(np.float64), column.dtype.kind in "biu"
+    if name in table.parsed:
+        return table.parsed[name], False
     try:
         values = np.fromiter(map(float, column), dtype=np.float64, count=len(column))
     except ValueError:
@@ -211,6 +215,7 @@ def _numeric(table: Table, name: str, role: str) -> tuple[np.ndarray, bool]:
                        if role == "feature" else "")
                 ) from None
         raise  # pragma: no cover - the loop finds the cell float() rejects
+    table.parsed[name] = values
     return values, False  # (whether a feature is integer-typed does not matter)
 
 
@@ -884,16 +889,15 @@ def _text_cells(table: Table, name: str) -> np.ndarray | None:
     column = table.columns[name]
     if not table.from_text:
         return column.astype(str) if column.dtype.kind in "US" else None
-    cells = _text(table, name)
-    try:
-        np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
+    try:  # float() ignores surrounding whitespace, so the raw cells do
+        table.parsed[name] = np.fromiter(map(float, column), dtype=np.float64, count=len(column))
     except ValueError:
         pass
     else:
-        return None  # all numbers: the common case, decided at C speed
-    if any(_is_number(cell) for cell in cells):
+        return None  # all numbers: the common case
+    if any(_is_number(cell) for cell in column):
         return None
-    return cells
+    return _text(table, name)
 
 
 # --------------------------------------------------------------------------- notes
@@ -908,25 +912,14 @@ def _notes(schema: TabularSchema, target: _Target, *, inferred: bool,
     notes: list[str] = []
     name = schema.target
     values = target.values if target.numeric else target.text
-    unique, first, counts = np.unique(values, return_index=True, return_counts=True)
-    if len(unique) == 1:
+    if np.all(values == values[0]):
         notes.append(
-            f"target {name!r} has the single value {_shown(unique[0], target)} in every row: "
+            f"target {name!r} has the single value {_shown(values[0], target)} in every row: "
             f"there is nothing to learn (the model can only predict that value); is {name!r} "
             "the right column?"
         )
-    elif inferred and schema.task == "regression" and target.integer and len(unique) <= _FEW_VALUES:
-        listed = ", ".join(
-            f"{_shown(v, target)} in {c} row{'s' if c != 1 else ''}"
-            + (f" ({target.table.where(int(i))})" if c <= max(2, len(values) // 100) else "")
-            for v, i, c in zip(unique, first, counts)
-        )
-        notes.append(
-            f"target {name!r} is treated as regression (a real number, mean squared error), "
-            f"because its integer values are not the classes 0..K-1: {listed}. If they are "
-            "class labels, pass task='multiclass' (command line: --task multiclass); if a "
-            "value is a typo, fix that row"
-        )
+    elif inferred and schema.task == "regression" and target.integer:
+        notes += _integer_regression_notes(target)
     if schema.classes is not None:
         notes += _missing_class_notes(schema, target, train_rows)
     for feature, categories in schema.categories.items():
@@ -942,6 +935,26 @@ def _notes(schema: TabularSchema, target: _Target, *, inferred: bool,
             "mapped back to the target's own (schema.decode_target)"
         )
     return notes
+
+
+def _integer_regression_notes(target: _Target) -> list[str]:
+    """An integer target with few values read as regression may be meant as class labels."""
+    values = target.values
+    unique, first, counts = np.unique(values, return_index=True, return_counts=True)
+    if len(unique) > _FEW_VALUES:
+        return []  # many integer values (prices, counts): regression is what was meant
+    rare = max(2, len(values) // 100)  # rows this rare get their location, to find a typo
+    listed = ", ".join(
+        f"{_shown(v, target)} in {c} row{'s' if c != 1 else ''}"
+        + (f" ({target.table.where(int(i))})" if c <= rare else "")
+        for v, i, c in zip(unique, first, counts)
+    )
+    return [
+        f"target {target.name!r} is treated as regression (a real number, mean squared error), "
+        f"because its integer values are not the classes 0..K-1: {listed}. If they are class "
+        "labels, pass task='multiclass' (command line: --task multiclass); if a value is a "
+        "typo, fix that row"
+    ]
 
 
 def _missing_class_notes(schema: TabularSchema, target: _Target, train_rows: np.ndarray) -> list[str]:
