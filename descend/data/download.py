@@ -58,7 +58,12 @@ def transfer_limit(size: int) -> int:
 
 class _Verifier:
     """Consumes the downloaded bytes: detects gzip, decompresses with a bounded output, counts
-    and hashes the content, and stops as soon as the content exceeds ``size``."""
+    and hashes the content, and stops as soon as the content exceeds ``size``.
+
+    Like :func:`gzip.decompress` (which loads the file later), it accepts several gzip members
+    one after another and zero bytes of padding after a member; anything else after the last
+    member is refused.
+    """
 
     def __init__(self, size: int | None, what: str, url: str) -> None:
         self.size = size
@@ -66,33 +71,31 @@ class _Verifier:
         self.url = url
         self.hasher = hashlib.sha256()
         self.content_bytes = 0
-        self.head = b""
         self.gzip: bool | None = None  # decided by the first two bytes
-        self.decompressor: Any = None
+        self.decompressor: Any = None  # the gzip member being read; None between members
+        self.pending = b""  # bytes not yet used (before a member's first two bytes arrive)
 
     def feed(self, chunk: bytes) -> None:
         if self.gzip is None:
-            self.head += chunk
-            if len(self.head) < 2:
+            self.pending += chunk
+            if len(self.pending) < 2:
                 return
-            chunk, self.head = self.head, b""
+            chunk, self.pending = self.pending, b""
             self.gzip = chunk[:2] == _GZIP_MAGIC
-            if self.gzip:
-                self.decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        if not self.gzip:
+        if self.gzip:
+            self._inflate(chunk)
+        else:
             self._content(chunk)
-            return
-        self._inflate(chunk)
 
     def _inflate(self, data: bytes) -> None:
+        data, self.pending = self.pending + data, b""
         while True:
-            if self.decompressor.eof:  # a further gzip member (as `cat a.gz b.gz` makes)
-                data = self.decompressor.unused_data + data
-                if not data:
+            if self.decompressor is None:  # between members: padding, or the next member
+                data = data.lstrip(b"\0")
+                if len(data) < 2:
+                    self.pending = data
                     return
-                if len(data) < 2 and not data == _GZIP_MAGIC[:1]:
-                    raise self._corrupt("trailing data after the gzip stream")
-                if len(data) >= 2 and data[:2] != _GZIP_MAGIC:
+                if data[:2] != _GZIP_MAGIC:
                     raise self._corrupt(f"trailing data after the gzip stream ({data[:8]!r}...)")
                 self.decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
             # max_length bounds the output of one call, so a bomb never expands in memory
@@ -101,8 +104,11 @@ class _Verifier:
             except zlib.error as error:
                 raise self._corrupt(f"not valid gzip data ({error})") from error
             self._content(out)
+            if self.decompressor.eof:
+                data, self.decompressor = self.decompressor.unused_data, None
+                continue
             data = self.decompressor.unconsumed_tail
-            if not data and not self.decompressor.eof and len(out) < _CHUNK:
+            if not data and len(out) < _CHUNK:
                 return  # all input used and no output pending: wait for more input
 
     def _content(self, data: bytes) -> None:
@@ -118,9 +124,11 @@ class _Verifier:
         """Check the stream ended completely; return the content's SHA-256."""
         if self.gzip is None:  # fewer than two bytes arrived
             self.gzip = False
-            self._content(self.head)
-        elif self.gzip and not self.decompressor.eof:
+            self._content(self.pending)
+        elif self.gzip and self.decompressor is not None:
             raise self._corrupt("truncated gzip data (the stream ends inside it)")
+        elif self.gzip and self.pending:
+            raise self._corrupt(f"trailing data after the gzip stream ({self.pending!r})")
         if self.size is not None and self.content_bytes != self.size:
             raise self._corrupt(
                 f"its content has {self.content_bytes:,} bytes, expected {self.size:,}"

@@ -167,3 +167,37 @@ def test_downloaded_files_and_new_directories_are_readable_by_others(isolated: P
     for directory in (cache, cache.parent, cache.parent.parent, cache.parent.parent.parent):
         assert _mode(directory) == 0o755, directory
     assert _mode(isolated / "home") == stat.S_IMODE((isolated / "home").stat().st_mode)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 65536])
+def test_the_streaming_check_accepts_what_the_loader_accepts(chunk: int):
+    """Members, zero padding and any chunking, as gzip.decompress (the loader) reads them; and
+    refuses trailing garbage and truncation. The verifier is fed directly in chunks."""
+    from descend.data.download import _Verifier
+
+    content = np.random.default_rng(2).bytes(100_000)
+    digest = hashlib.sha256(content).hexdigest()
+    good = [
+        gzip.compress(content),
+        gzip.compress(content[:1]) + gzip.compress(content[1:]),
+        gzip.compress(content) + bytes(7),  # zero padding, as some mirrors have
+        gzip.compress(content[:50]) + bytes(3) + gzip.compress(content[50:]),
+    ]
+    bad = {
+        gzip.compress(content) + b"junk": "trailing data",
+        gzip.compress(content) + b"\x1f": "trailing data",
+        gzip.compress(content)[:-3]: "truncated gzip data",
+        b"\x1f\x8b" + bytes(50): "not valid gzip data",
+    }
+    for data in good:
+        assert gzip.decompress(data) == content
+        verifier = _Verifier(len(content), "x", "u")
+        for start in range(0, len(data), chunk):
+            verifier.feed(data[start:start + chunk])
+        assert verifier.finish() == digest
+    for data, message in bad.items():
+        verifier = _Verifier(len(content), "x", "u")
+        with pytest.raises(DatasetCorruptError, match=message):
+            for start in range(0, len(data), chunk):
+                verifier.feed(data[start:start + chunk])
+            verifier.finish()
