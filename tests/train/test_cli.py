@@ -219,7 +219,8 @@ def test_nan_in_data(tmp_path, capsys):
 
 
 def test_non_numeric_feature(tmp_path, capsys):
-    path = write_csv(tmp_path / "text.csv", {"a": np.array(["x", "y"] * 20), "y": np.arange(40) * 0.5})
+    # 40 distinct texts: not categories (a column like ["x", "y"] * 20 is one-hot encoded)
+    path = write_csv(tmp_path / "text.csv", {"a": np.array([f"x{i}" for i in range(40)]), "y": np.arange(40) * 0.5})
     one_error_line(capsys, train(tmp_path, "--data", str(path), "--target", "y"), 1, r"'a'")
 
 
