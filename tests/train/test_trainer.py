@@ -589,6 +589,34 @@ def test_an_interrupt_between_the_epoch_line_and_the_checkpoint_keeps_the_epoch(
     assert (tmp_path / "run" / "logs.txt").read_text().splitlines()[-1] == "Interrupted after epoch 2."
 
 
+def test_a_second_interrupt_stops_at_once(tmp_path, capfd):
+    import os
+    import signal
+
+    class Twice(Callback):
+        order = 50
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGINT)
+
+    data = blobs(n=200)
+    trainer = make_trainer(tmp_path, callbacks=[Twice()])
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(data[:150], data[150:], epochs=4, batch_size=50)
+    assert capfd.readouterr().err.count("press Ctrl-C again") == 1
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.safetensors")["epochs_done"] == 1  # the previous one
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_checkpoint_metadata_must_be_json(tmp_path):
+    with pytest.raises(ValueError, match="checkpoint metadata must be JSON-able"):
+        Checkpoint(tmp_path / "checkpoint.safetensors", metadata={"schedule": lambda step: 0.1})
+    with pytest.raises(ValueError, match="every must be a positive integer"):
+        Checkpoint(tmp_path / "checkpoint.safetensors", every=0)
+
+
 def test_a_full_disk_keeps_the_previous_checkpoint_and_says_which_file(tmp_path, monkeypatch):
     # 11.5: ENOSPC while writing the checkpoint of epoch 2.
     import errno
