@@ -205,7 +205,9 @@ def test_cli_missing_mnist_is_one_line(tmp_path, monkeypatch, capsys):
                    str(tmp_path / "nothing"), "--logdir", str(tmp_path / "run")])
     assert status == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("descend lab: error: MNIST was not found")
+    # one error, its message several lines by design (where it looked, how to fix it)
+    errors = [line for line in err if line.startswith("descend lab: error:")]
+    assert len(errors) == 1 and errors[0].startswith("descend lab: error: MNIST was not found")
 
 
 def test_cli_rejects_an_unknown_experiment(capsys):
