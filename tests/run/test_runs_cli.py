@@ -262,3 +262,12 @@ def test_resume_refuses_a_different_table(tmp_path, table, capsys):
     capsys.readouterr()
     assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--data", str(other)]) == 1
     assert "is not the table the run was trained on" in capsys.readouterr().err
+
+
+def test_resume_after_the_table_moved_asks_for_its_new_location(tmp_path, table, capsys):
+    assert train(tmp_path, table, "--epochs", "1") == 0
+    moved = table.rename(tmp_path / "moved.csv")
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2"]) == 1
+    assert "no longer exists; give its new location with --data FILE" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--data", str(moved)]) == 0
