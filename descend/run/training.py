@@ -27,6 +27,8 @@ from .runs import find_checkpoint, read_checkpoint_config
 __all__ = ["TrainResult", "train", "resume", "prepare", "Prepared", "resumed_config"]
 
 OPTIONS_FILE = "options.json"
+#: Options a default run-directory name always shows (the others only when not the default).
+_ALWAYS_NAMED = ("data", "epochs", "optimizer", "learning_rate", "batch_size", "seed", "hidden_layers", "activation")
 
 
 @dataclass
@@ -107,8 +109,9 @@ def _claim(config: RunConfig, resume_dir: Path | None) -> RunDirectory:
         return RunDirectory.claim_existing(resume_dir)
     if config.runtime.logdir is not None:
         return RunDirectory.claim_new(config.runtime.logdir, overwrite=config.runtime.overwrite)
-    names = [name for name, info in field_infos().items() if info.names_run]
-    shown = {k: v for k, v in config.flat().items() if k in names}
+    infos = field_infos()
+    names = [name for name, info in infos.items() if info.names_run]
+    shown = {k: v for k, v in config.flat().items() if k in names and (k in _ALWAYS_NAMED or v != infos[k].default)}
     shown["dataset"] = None if config.data.data is not None else (config.data.dataset or "mnist")
     path = create_unique_directory("logs", run_name("train", shown, names))
     return RunDirectory.claim_new(path)
@@ -127,7 +130,7 @@ def _callbacks(prep: Prepared, run_dir: Path | None, extra: Sequence[Any], stder
             out.append(cb.Plots(run_dir))
         out.append(cb.Checkpoint(run_dir / "checkpoint.safetensors", every=runtime.checkpoint_every,
                                  metadata=_metadata(prep)))
-    out += builders.monitor_callbacks(prep.config, prep.task, run_dir)
+    out += builders.monitor_callbacks(prep.config, prep.task, run_dir, _metadata(prep))
     out += list(extra)
     return out
 
