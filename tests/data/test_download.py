@@ -152,6 +152,9 @@ def test_progress_bar_on_stderr_and_optional_tqdm(isolated: Path, tiny, serve, c
     server = serve(tiny.directory)
     spec_file = tiny.spec.train_images
     url = server.url + spec_file.gz_name
+    from descend.data import download
+
+    monkeypatch.setattr(download, "_on_terminal", lambda: True)  # the bar is drawn on a terminal only
     download_verified(
         url, isolated / "a" / "x.gz", sha256=spec_file.sha256, progress=True, what="TinyBar"
     )
