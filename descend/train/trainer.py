@@ -256,11 +256,14 @@ class Trainer:
         """One update on the batch ``(x, y)``.
 
         Returns a dict with at least ``"loss"`` (the batch's mean loss, a float) and
-        ``"outputs"`` (the outputs as an ndarray, for the metrics).
+        ``"outputs"`` (the outputs as an ndarray, for the metrics). An override keeps the
+        strategy's two calls: ``reduce_loss`` on the loss value before :meth:`check_loss`, and
+        ``reduce_gradients`` between ``backward()`` and ``step()`` (with several processes
+        they are collectives every process must make, in this order).
         """
         outputs = self.forward(x)
         loss = self.compute_loss(outputs, y)
-        value = float(loss.data)
+        value = self.strategy.reduce_loss(float(loss.data))  # the whole batch's, on every process
         self.check_loss(value, x, y)
         # set_to_none: backward then writes each gradient straight into the optimizer's flat
         # buffer (no zero-fill, no addition into it); see Optimizer.zero_grad.
@@ -372,7 +375,7 @@ class Trainer:
             state.step = step
             lr = self.current_lr()
             self._step_checked = False
-            out = self.strategy.run_step(self.train_step, x, y, self.optimizer)
+            out = self.strategy.run_step(self, x, y)
             loss = float(out["loss"])
             if not self._step_checked and len(out["outputs"]):
                 self.check_loss(loss, x, y)
