@@ -77,8 +77,10 @@ HEARTBEAT_ENV = "DESCEND_TUNE_HEARTBEAT"
 DEFAULT_HEARTBEAT = 30.0
 GRACE_BEATS = 4
 
-# The PostgreSQL advisory-lock key of the trial budget (any fixed 64-bit number).
+# The PostgreSQL advisory-lock keys (any fixed 64-bit numbers) of the trial budget and of
+# the creation of Optuna's tables.
 BUDGET_LOCK_KEY = zlib.crc32(b"descend tune: trial budget")
+SCHEMA_LOCK_KEY = zlib.crc32(b"descend tune: optuna schema")
 
 
 def worker_id() -> str:
@@ -128,7 +130,7 @@ class StorageInfo:
 def open_storage(url: str | None, directory: Path) -> StorageInfo:
     """The Optuna storage for ``--storage URL`` (None: the embedded journal in ``directory``)."""
     import optuna
-    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+    from optuna.storages.journal import JournalFileBackend
 
     from .errors import TuneError
 
@@ -138,8 +140,8 @@ def open_storage(url: str | None, directory: Path) -> StorageInfo:
             raise TuneError(f"--storage {text}: {path} is a directory; give a journal file's path")
         path.parent.mkdir(parents=True, exist_ok=True)
         file_path = str(path)
-        backend = JournalFileBackend(file_path, lock_obj=JournalFileOpenLock(file_path))
-        return StorageInfo(optuna.storages.JournalStorage(backend), text, "journal", embedded, file_path + ".budget")
+        backend = JournalFileBackend(file_path, lock_obj=FileLockForJournal(file_path + ".flock"))
+        return StorageInfo(optuna.storages.JournalStorage(backend), text, "journal", embedded, file_path + ".budget.flock")
 
     if url is None:
         return journal(Path(directory) / EMBEDDED_JOURNAL, True, str(Path(directory) / EMBEDDED_JOURNAL))
@@ -166,6 +168,27 @@ def open_storage(url: str | None, directory: Path) -> StorageInfo:
     )
 
 
+class FileLockForJournal:
+    """The journal file's lock: an OS file lock (``filelock``: ``flock`` on Unix, which NFS
+    clients map to NFS locks), released by the kernel when its holder dies. Optuna's default
+    lock files, made with ``O_EXCL`` or ``symlink``, stall every other worker for 30 s after a
+    worker is killed while writing — which is frequent: a journal write and its fsync are
+    most of what a worker does between the epochs of a small model. Optuna's journal backend
+    needs only ``acquire``/``release`` (the protocol of its ``BaseJournalFileLock``)."""
+
+    def __init__(self, path: str) -> None:
+        import filelock
+
+        self.lock = filelock.FileLock(path)
+
+    def acquire(self) -> bool:
+        self.lock.acquire()
+        return True
+
+    def release(self) -> None:
+        self.lock.release()
+
+
 def _open_rdb(text: str) -> Any:
     """Optuna's RDB storage for a database URL. Dead workers are found by descend's own
     heartbeats (``recover_dead_workers``), for every kind of storage alike, so Optuna's
@@ -177,30 +200,46 @@ def _open_rdb(text: str) -> Any:
     if text.startswith("sqlite:///"):
         Path(text[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:
-        return RDBStorage(text)
+        with _schema_lock(text):
+            return RDBStorage(text)
     except ImportError as error:
         raise TuneError(
-            f"--storage {text}: the database driver is not installed ({error}); e.g. "
-            "pip install 'descend[postgres]' (PostgreSQL: psycopg2-binary) or pymysql (MySQL, URL mysql+pymysql://...)"
+            f"--storage {text}: the database driver is not installed ({error.__cause__ or error}); "
+            "for PostgreSQL: pip install 'descend[postgres]' (psycopg 3); for MySQL: pip install pymysql "
+            "and a URL mysql+pymysql://..."
         ) from None
     except Exception as error:  # sqlalchemy's errors: bad URL, unreachable server, ...
         raise TuneError(f"--storage {text}: cannot open the database: {error}") from None
 
 
 @contextlib.contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """Serialises the creation of Optuna's tables in a new PostgreSQL database: workers that
+    start together would otherwise both run ``CREATE TYPE ...`` and all but one fail."""
+    if not url.lower().startswith(("postgresql", "postgres:")):
+        yield
+        return
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            yield
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
 def budget_lock(info: StorageInfo) -> Iterator[None]:
-    """Exclusive section for "count the trials, then start one": a lock file next to a
-    journal file; a transaction-scoped advisory lock in PostgreSQL (released by the server
+    """Exclusive section for "count the trials, then start one": a file lock next to a
+    journal file (released by the kernel if its holder dies); a transaction-scoped advisory lock in PostgreSQL (released by the server
     when the transaction ends, also when the worker dies); nothing elsewhere."""
     if info.lock_path is not None:
-        from optuna.storages.journal import JournalFileOpenLock
+        import filelock
 
-        lock = JournalFileOpenLock(info.lock_path)
-        lock.acquire()
-        try:
+        with filelock.FileLock(info.lock_path):
             yield
-        finally:
-            lock.release()
         return
     engine = getattr(info.storage, "engine", None)
     if engine is not None and engine.dialect.name == "postgresql":

@@ -1,0 +1,226 @@
+"""``descend tune`` with many workers, some of which die: the trials of a dead worker are
+recovered before each new trial (its process gone on this machine, or its heartbeat stale on
+any machine) and run again, so the study ends with ``--trials`` complete trials, none lost or
+duplicated — on a journal file and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+optuna = pytest.importorskip("optuna", reason="descend tune needs Optuna: pip install 'descend[tune]'")
+
+import postgres  # noqa: E402  (tests/postgres.py)
+
+from descend import cli  # noqa: E402
+from descend.tune import TuneError  # noqa: E402
+from descend.tune.study import Heartbeat, dead_worker_reason, heartbeat_interval, machine_id  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+S = optuna.trial.TrialState
+LEARNING_RATE = optuna.distributions.FloatDistribution(1e-2, 3e-1, log=True)
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory) -> Path:
+    """600 examples, 6 features, 3 classes: about 0.05 s per epoch."""
+    path = tmp_path_factory.mktemp("data") / "table.csv"
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 6))
+    y = (x @ rng.normal(size=6) > 0).astype(int) + (x[:, 0] > 1).astype(int)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([f"x{i}" for i in range(6)] + ["label"])
+        for row, label in zip(x, y):
+            writer.writerow([f"{v:.5f}" for v in row] + [label])
+    return path
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A private PostgreSQL server for this module (skipped where PostgreSQL is not installed)."""
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver is an extra: pip install -e '.[postgres]'")
+    try:
+        server = postgres.start_server()
+    except postgres.PostgresUnavailable as why:
+        pytest.skip(str(why))
+    yield server.url
+    server.stop()
+
+
+def argv_for(table: Path, epochs: int, trials: int) -> list[str]:
+    return [
+        "--data", str(table), "--target", "label", "--epochs", str(epochs), "--batch_size", "20",
+        "--no_plots", "--no_tensorboard", "--threads", "1", "--trials", str(trials), "--pruner", "none",
+        "--learning_rate", "loguniform:1e-2:3e-1",
+    ]
+
+
+def start_worker(argv: list[str], logdir: Path, cwd: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    return subprocess.Popen(
+        [sys.executable, "-c", "import sys; from descend.cli import main; sys.exit(main())", "tune", *argv, "--logdir", str(logdir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
+    )
+
+
+def trial_dirs(*logdirs: Path) -> list[int]:
+    return sorted(int(p.name.split("-")[1]) for d in logdirs for p in d.glob("trial-*"))
+
+
+def assert_study_finished(trials: list, wanted: int) -> list:
+    """Exactly ``wanted`` complete trials; every other trial an interrupted failure that was
+    run again exactly once, with the same parameters, to completion. Returns the failures."""
+    complete = [t for t in trials if t.state == S.COMPLETE]
+    interrupted = [t for t in trials if t.state == S.FAIL and t.user_attrs.get("interrupted")]
+    assert len(complete) == wanted, [(t.number, t.state.name) for t in trials]
+    assert len(complete) + len(interrupted) == len(trials), [(t.number, t.state.name) for t in trials]
+    for dead in interrupted:
+        reruns = [t for t in trials if t.user_attrs.get("retry_of") == dead.number]
+        assert len(reruns) == 1, (dead.number, [t.number for t in reruns])
+        assert reruns[0].state == S.COMPLETE and reruns[0].params == dead.params
+    return interrupted
+
+
+# ----------------------------------------------------------------------------- who is dead
+def running_trial(**user_attrs):
+    return optuna.trial.create_trial(
+        state=S.RUNNING, params={"learning_rate": 0.1}, distributions={"learning_rate": LEARNING_RATE},
+        user_attrs=user_attrs,
+    )
+
+
+def test_dead_worker_reason_tells_dead_from_live_workers():
+    host, now = socket.gethostname(), time.time()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        fresh = {"heartbeat": now, "heartbeat_interval": 30.0}
+        # This machine: a process that is gone is dead at once; a live one lives.
+        reason = dead_worker_reason(running_trial(worker=f"{host}:{gone.pid}", machine=machine_id(), **fresh))
+        assert reason is not None and "no longer exists" in reason and str(gone.pid) in reason
+        assert dead_worker_reason(running_trial(worker=f"{host}:{alive.pid}", machine=machine_id(), **fresh)) is None
+        # Same host name, other machine (e.g. a container): its process ids mean nothing here.
+        assert dead_worker_reason(running_trial(worker=f"{host}:{gone.pid}", machine="other-boot:1", **fresh)) is None
+        # Another machine: judged by its heartbeat against GRACE_BEATS (4) of its own interval.
+        assert dead_worker_reason(running_trial(worker="elsewhere:7", heartbeat=now - 100, heartbeat_interval=30.0)) is None
+        reason = dead_worker_reason(running_trial(worker="elsewhere:7", heartbeat=now - 130, heartbeat_interval=30.0))
+        assert reason is not None and "no heartbeat for 130 s" in reason and "elsewhere:7" in reason
+        # A live process of this machine whose heartbeat stopped (a hung worker, a reused pid).
+        assert dead_worker_reason(running_trial(worker=f"{host}:{alive.pid}", heartbeat=now - 1000, heartbeat_interval=1.0))
+        # No heartbeat at all (older versions, or a worker killed right after starting the
+        # trial): the trial's start stands in for it.
+        assert dead_worker_reason(running_trial(worker="elsewhere:7"), now=now + 10) is None
+        assert dead_worker_reason(running_trial(worker="elsewhere:7"), now=now + 1000) is not None
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_the_heartbeat_is_written_while_the_trial_runs(monkeypatch):
+    study = optuna.create_study()
+    trial = study.ask()
+    heartbeat = Heartbeat(None, trial, interval=0.05)
+    try:
+        deadline = time.monotonic() + 10
+        while "heartbeat" not in study.trials[0].user_attrs and time.monotonic() < deadline:
+            time.sleep(0.02)
+        first = study.trials[0].user_attrs["heartbeat"]
+        while study.trials[0].user_attrs["heartbeat"] == first and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert study.trials[0].user_attrs["heartbeat"] > first  # it keeps beating
+    finally:
+        heartbeat.stop()
+    monkeypatch.setenv("DESCEND_TUNE_HEARTBEAT", "2.5")
+    assert heartbeat_interval() == 2.5
+    for bad in ("fast", "0", "-1", "nan"):
+        monkeypatch.setenv("DESCEND_TUNE_HEARTBEAT", bad)
+        with pytest.raises(TuneError, match=r"DESCEND_TUNE_HEARTBEAT=.*heartbeat interval in seconds"):
+            heartbeat_interval()
+
+
+# ----------------------------------------------------------------------------- other machines
+def test_trials_of_workers_elsewhere_whose_heartbeat_stops_are_run_again(capsys, table, tmp_path, monkeypatch):
+    """Two trials running on another machine: one whose heartbeat stopped an hour ago, one
+    still beating — until it stops too. The worker here runs both again and waits for the
+    second rather than ending the study with it 'running'."""
+    monkeypatch.setenv("DESCEND_TUNE_HEARTBEAT", "0.5")
+    storage = tmp_path / "shared.journal"
+    study = optuna.create_study(
+        study_name="remote", direction="maximize",
+        storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(storage))),
+    )
+    for lr, beat, interval in ((0.05, time.time() - 3600, 30.0), (0.1, time.time(), 0.5)):
+        trial = study.ask()
+        trial.suggest_float("learning_rate", 1e-2, 3e-1, log=True)
+        for key, value in {"worker": "elsewhere:4242", "machine": "another", "heartbeat": beat, "heartbeat_interval": interval}.items():
+            trial.set_user_attr(key, value)
+    remote = {t.number: t.params for t in study.get_trials()}
+
+    code = cli.main(["tune", *argv_for(table, 2, 3), "--storage", f"journal:{storage}", "--study", "remote",
+                     "--logdir", str(tmp_path / "here")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "Trial 0 was left running by a worker that sent no heartbeat" in err
+    assert "Trial 1 was left running by a worker that sent no heartbeat" in err
+    trials = study.get_trials()
+    dead = assert_study_finished(trials, 3)
+    assert {t.number for t in dead} == {0, 1}
+    assert {t.number: t.params for t in dead} == remote
+    assert "(3 complete, 0 pruned, 2 failed, 0 running)" in out
+
+
+# ----------------------------------------------------------------------------- killed workers
+@pytest.mark.parametrize("backend", ["journal", "postgresql"])
+def test_a_worker_killed_mid_trial_leaves_no_trial_lost_or_duplicated(backend, table, tmp_path, request):
+    """Two workers on one study; one is SIGKILLed in the middle of a trial. The other runs that
+    trial again (its process is gone) and the study ends with --trials complete trials."""
+    if backend == "journal":
+        storage = f"journal:{tmp_path / 'shared.journal'}"
+        load = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "shared.journal")))
+    else:
+        storage = load = request.getfixturevalue("postgres_url")
+    trials = 5
+    argv = [*argv_for(table, 20, trials), "--storage", storage, "--study", "killed"]
+    victim_dir, survivor_dir = tmp_path / "victim", tmp_path / "survivor"
+    victim = start_worker(argv, victim_dir, tmp_path)
+    survivor = start_worker(argv, survivor_dir, tmp_path)
+    try:
+        # Kill the victim once one of its trials has finished an epoch (20 epochs: mid-trial).
+        deadline = time.monotonic() + 60
+        while not list(victim_dir.glob("trial-*/metrics.csv")):
+            assert victim.poll() is None, victim.communicate()
+            assert time.monotonic() < deadline, "the victim started no trial"
+            time.sleep(0.01)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        out, err = survivor.communicate(timeout=120)
+    finally:
+        for process in (victim, survivor):
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert survivor.returncode == 0, err
+    study = optuna.load_study(study_name="killed", storage=load)
+    all_trials = study.get_trials()
+    dead = assert_study_finished(all_trials, trials)
+    assert len(dead) == 1 and dead[0].user_attrs["worker"] == f"{socket.gethostname()}:{victim.pid}"
+    assert f"Trial {dead[0].number} was left running by a worker that no longer exists" in err
+    # Every trial ran exactly once, in its own run directory; the complete ones ran all epochs.
+    assert trial_dirs(victim_dir, survivor_dir) == sorted(t.number for t in all_trials)
+    for t in all_trials:
+        if t.state == S.COMPLETE:
+            assert len(t.intermediate_values) == 20
+            with open(Path(t.user_attrs["logdir"]) / "metrics.csv", newline="") as f:
+                assert len(list(csv.DictReader(f))) == 20
+    assert f"({trials} complete, 0 pruned, 1 failed, 0 running)" in out
