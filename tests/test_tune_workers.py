@@ -19,11 +19,10 @@ import pytest
 
 optuna = pytest.importorskip("optuna", reason="descend tune needs Optuna: pip install 'descend[tune]'")
 
-import postgres  # noqa: E402  (tests/postgres.py)
+import pg_server  # noqa: E402  (tests/pg_server.py)
 
 from descend import cli  # noqa: E402
 from descend.tune import TuneError  # noqa: E402
-from descend.tune.study import Heartbeat, dead_worker_reason, heartbeat_interval, machine_id  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 S = optuna.trial.TrialState
@@ -40,7 +39,7 @@ def table(tmp_path_factory) -> Path:
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow([f"x{i}" for i in range(6)] + ["label"])
-        for row, label in zip(x, y):
+        for row, label in zip(x, y, strict=True):
             writer.writerow([f"{v:.5f}" for v in row] + [label])
     return path
 
@@ -50,8 +49,8 @@ def postgres_url():
     """A private PostgreSQL server for this module (skipped where PostgreSQL is not installed)."""
     pytest.importorskip("psycopg", reason="the PostgreSQL driver is an extra: pip install -e '.[postgres]'")
     try:
-        server = postgres.start_server()
-    except postgres.PostgresUnavailable as why:
+        server = pg_server.start_server()
+    except pg_server.PostgresUnavailable as why:
         pytest.skip(str(why))
     yield server.url
     server.stop()
@@ -68,7 +67,8 @@ def argv_for(table: Path, epochs: int, trials: int) -> list[str]:
 def start_worker(argv: list[str], logdir: Path, cwd: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     return subprocess.Popen(
-        [sys.executable, "-c", "import sys; from descend.cli import main; sys.exit(main())", "tune", *argv, "--logdir", str(logdir)],
+        [sys.executable, "-c", "import sys; from descend.cli import main; sys.exit(main())",
+         "tune", *argv, "--logdir", str(logdir)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
     )
 
@@ -100,6 +100,8 @@ def running_trial(**user_attrs):
 
 
 def test_dead_worker_reason_tells_dead_from_live_workers():
+    from descend.tune.study import dead_worker_reason, machine_id
+
     host, now = socket.gethostname(), time.time()
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -128,6 +130,8 @@ def test_dead_worker_reason_tells_dead_from_live_workers():
 
 
 def test_the_heartbeat_is_written_while_the_trial_runs(monkeypatch):
+    from descend.tune.study import Heartbeat, heartbeat_interval
+
     study = optuna.create_study()
     trial = study.ask()
     heartbeat = Heartbeat(None, trial, interval=0.05)
@@ -161,9 +165,11 @@ def test_trials_of_workers_elsewhere_whose_heartbeat_stops_are_run_again(capsys,
         storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(storage))),
     )
     for lr, beat, interval in ((0.05, time.time() - 3600, 30.0), (0.1, time.time(), 0.5)):
+        study.enqueue_trial({"learning_rate": lr})
         trial = study.ask()
-        trial.suggest_float("learning_rate", 1e-2, 3e-1, log=True)
-        for key, value in {"worker": "elsewhere:4242", "machine": "another", "heartbeat": beat, "heartbeat_interval": interval}.items():
+        assert trial.suggest_float("learning_rate", 1e-2, 3e-1, log=True) == lr
+        attrs = {"worker": "elsewhere:4242", "machine": "another", "heartbeat": beat, "heartbeat_interval": interval}
+        for key, value in attrs.items():
             trial.set_user_attr(key, value)
     remote = {t.number: t.params for t in study.get_trials()}
 
@@ -176,7 +182,7 @@ def test_trials_of_workers_elsewhere_whose_heartbeat_stops_are_run_again(capsys,
     trials = study.get_trials()
     dead = assert_study_finished(trials, 3)
     assert {t.number for t in dead} == {0, 1}
-    assert {t.number: t.params for t in dead} == remote
+    assert {t.number: t.params for t in dead} == remote == {0: {"learning_rate": 0.05}, 1: {"learning_rate": 0.1}}
     assert "(3 complete, 0 pruned, 2 failed, 0 running)" in out
 
 

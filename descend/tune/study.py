@@ -63,6 +63,7 @@ __all__ = [
     "recover_interrupted",
     "start_next_trial",
     "Heartbeat",
+    "FileLockForJournal",
     "TrialOutcome",
 ]
 
@@ -233,8 +234,9 @@ def _schema_lock(url: str) -> Iterator[None]:
 @contextlib.contextmanager
 def budget_lock(info: StorageInfo) -> Iterator[None]:
     """Exclusive section for "count the trials, then start one": a file lock next to a
-    journal file (released by the kernel if its holder dies); a transaction-scoped advisory lock in PostgreSQL (released by the server
-    when the transaction ends, also when the worker dies); nothing elsewhere."""
+    journal file (released by the kernel if its holder dies); a transaction-scoped advisory
+    lock in PostgreSQL (released by the server when the transaction ends, also when the
+    worker dies); nothing elsewhere."""
     if info.lock_path is not None:
         import filelock
 
@@ -391,8 +393,10 @@ def recover_dead_workers(study: Any, info: StorageInfo, note: Callable[[str], No
     retried = _retried(trials)
     enqueued = []
     for trial in trials:
-        if _is_interrupted(trial) and trial.number not in retried and trial.params:
-            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
+        # A re-run that died before it sampled has its parameters only as the queue's.
+        params = trial.params or trial.system_attrs.get("fixed_params")
+        if _is_interrupted(trial) and trial.number not in retried and params:
+            study.enqueue_trial(params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
             enqueued.append(trial.number)
     if enqueued:
         note(f"Running interrupted trial(s) {', '.join(map(str, enqueued))} again with the same parameters.")
