@@ -48,7 +48,18 @@ class PostgresServer:
     @property
     def url(self) -> str:
         """The SQLAlchemy URL of the ``postgres`` database, over the Unix socket."""
-        return f"postgresql://postgres@/postgres?host={self.directory}&port={PORT}"
+        return self.url_of("postgres")
+
+    def url_of(self, database: str) -> str:
+        return f"postgresql://postgres@/{database}?host={self.directory}&port={PORT}"
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database; returns its URL."""
+        import psycopg
+
+        with psycopg.connect(host=str(self.directory), port=PORT, user="postgres", dbname="postgres", autocommit=True) as db:
+            db.execute(f'CREATE DATABASE "{name}"')
+        return self.url_of(name)
 
     def run_program(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -45,15 +45,21 @@ def table(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def postgres_url():
+def postgres_server():
     """A private PostgreSQL server for this module (skipped where PostgreSQL is not installed)."""
     pytest.importorskip("psycopg", reason="the PostgreSQL driver is an extra: pip install -e '.[postgres]'")
     try:
         server = pg_server.start_server()
     except pg_server.PostgresUnavailable as why:
         pytest.skip(str(why))
-    yield server.url
+    yield server
     server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request) -> str:
+    """A new database of its own for each test."""
+    return postgres_server.create_database(f"test{abs(hash(request.node.nodeid)) % 10**9}")
 
 
 def argv_for(table: Path, epochs: int, trials: int) -> list[str]:
@@ -64,13 +70,35 @@ def argv_for(table: Path, epochs: int, trials: int) -> list[str]:
     ]
 
 
-def start_worker(argv: list[str], logdir: Path, cwd: Path) -> subprocess.Popen:
+# A slow worker: every epoch's report to Optuna takes SLOW_EPOCH seconds longer (Optuna's public
+# Trial.report is patched in that process only), so that it is surely in the middle of a trial
+# when it is killed, whatever the machine's load.
+SLOW_EPOCH = 0.3
+SLOW = f"""
+import time, optuna
+report = optuna.trial.Trial.report
+def slow_report(self, value, step):
+    report(self, value, step)
+    time.sleep({SLOW_EPOCH})
+optuna.trial.Trial.report = slow_report
+"""
+
+
+def start_worker(argv: list[str], logdir: Path, cwd: Path, slow: bool = False) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    code = (SLOW if slow else "") + "import sys; from descend.cli import main; sys.exit(main())"
     return subprocess.Popen(
-        [sys.executable, "-c", "import sys; from descend.cli import main; sys.exit(main())",
-         "tune", *argv, "--logdir", str(logdir)],
+        [sys.executable, "-c", code, "tune", *argv, "--logdir", str(logdir)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
     )
+
+
+def wait_for(condition, process: subprocess.Popen, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert process.poll() is None, (what, process.communicate())
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
 
 
 def trial_dirs(*logdirs: Path) -> list[int]:
@@ -189,31 +217,32 @@ def test_trials_of_workers_elsewhere_whose_heartbeat_stops_are_run_again(capsys,
 # ----------------------------------------------------------------------------- killed workers
 @pytest.mark.parametrize("backend", ["journal", "postgresql"])
 def test_a_worker_killed_mid_trial_leaves_no_trial_lost_or_duplicated(backend, table, tmp_path, request):
-    """Two workers on one study; one is SIGKILLed in the middle of a trial. The other runs that
-    trial again (its process is gone) and the study ends with --trials complete trials."""
+    """Two workers on one study; one is SIGKILLed in the middle of a trial while the other is
+    running trials. The other runs that trial again (its process is gone) and the study ends
+    with --trials complete trials: none lost, none run twice, none left running."""
     if backend == "journal":
         storage = f"journal:{tmp_path / 'shared.journal'}"
         load = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "shared.journal")))
     else:
         storage = load = request.getfixturevalue("postgres_url")
-    trials = 5
-    argv = [*argv_for(table, 20, trials), "--storage", storage, "--study", "killed"]
+    trials, epochs = 5, 6
+    argv = [*argv_for(table, epochs, trials), "--storage", storage, "--study", "killed"]
     victim_dir, survivor_dir = tmp_path / "victim", tmp_path / "survivor"
-    victim = start_worker(argv, victim_dir, tmp_path)
-    survivor = start_worker(argv, survivor_dir, tmp_path)
+    victim = start_worker(argv, victim_dir, tmp_path, slow=True)
+    survivor = None
     try:
-        # Kill the victim once one of its trials has finished an epoch (20 epochs: mid-trial).
-        deadline = time.monotonic() + 60
-        while not list(victim_dir.glob("trial-*/metrics.csv")):
-            assert victim.poll() is None, victim.communicate()
-            assert time.monotonic() < deadline, "the victim started no trial"
-            time.sleep(0.01)
+        # The (slow) victim first starts a trial; then the survivor starts and runs a trial of
+        # its own (so it is past its start-up); then the victim, mid-trial, is killed.
+        wait_for(lambda: any(victim_dir.glob("trial-*")), victim, "the victim started no trial")
+        survivor = start_worker(argv, survivor_dir, tmp_path)
+        wait_for(lambda: any(survivor_dir.glob("trial-*/metrics.csv")), survivor, "the survivor ran no trial")
+        assert victim.poll() is None, victim.communicate()
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         out, err = survivor.communicate(timeout=120)
     finally:
         for process in (victim, survivor):
-            if process.poll() is None:
+            if process is not None and process.poll() is None:
                 process.kill()
                 process.communicate()
     assert survivor.returncode == 0, err
@@ -221,12 +250,40 @@ def test_a_worker_killed_mid_trial_leaves_no_trial_lost_or_duplicated(backend, t
     all_trials = study.get_trials()
     dead = assert_study_finished(all_trials, trials)
     assert len(dead) == 1 and dead[0].user_attrs["worker"] == f"{socket.gethostname()}:{victim.pid}"
+    assert len(dead[0].intermediate_values) < epochs  # killed mid-trial
     assert f"Trial {dead[0].number} was left running by a worker that no longer exists" in err
     # Every trial ran exactly once, in its own run directory; the complete ones ran all epochs.
     assert trial_dirs(victim_dir, survivor_dir) == sorted(t.number for t in all_trials)
     for t in all_trials:
         if t.state == S.COMPLETE:
-            assert len(t.intermediate_values) == 20
+            assert len(t.intermediate_values) == epochs
             with open(Path(t.user_attrs["logdir"]) / "metrics.csv", newline="") as f:
-                assert len(list(csv.DictReader(f))) == 20
+                assert len(list(csv.DictReader(f))) == epochs
     assert f"({trials} complete, 0 pruned, 1 failed, 0 running)" in out
+
+
+def test_workers_starting_together_on_a_new_database_all_open_it(postgres_url, tmp_path):
+    """Optuna creates its tables when a storage is first opened; workers that start together on
+    an empty database race to create them (all but one failing with "duplicate key value ...
+    pg_type"), unless the creation is serialised (an advisory lock). Eight threads, each as a
+    worker would, open the new database at the same instant."""
+    import threading
+
+    from descend.tune.study import open_storage
+
+    barrier = threading.Barrier(8)
+    errors: list[str] = []
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            open_storage(postgres_url, tmp_path)
+        except Exception as error:  # noqa: BLE001 (collected for the assertion)
+            errors.append(f"{type(error).__name__}: {error}"[:300])
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
