@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -140,6 +141,12 @@ def test_dead_worker_reason_tells_dead_from_live_workers():
         reason = dead_worker_reason(running_trial(worker=f"{host}:{gone.pid}", machine=machine_id(), **fresh))
         assert reason is not None and "no longer exists" in reason and str(gone.pid) in reason
         assert dead_worker_reason(running_trial(worker=f"{host}:{alive.pid}", machine=machine_id(), **fresh)) is None
+        # A zombie (killed, not yet reaped by its parent: here, this process) is dead too.
+        zombie = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        zombie.kill()
+        time.sleep(0.2)
+        assert dead_worker_reason(running_trial(worker=f"{host}:{zombie.pid}", machine=machine_id(), **fresh))
+        zombie.wait()
         # Same host name, other machine (e.g. a container): its process ids mean nothing here.
         assert dead_worker_reason(running_trial(worker=f"{host}:{gone.pid}", machine="other-boot:1", **fresh)) is None
         # Another machine: judged by its heartbeat against GRACE_BEATS (4) of its own interval.
@@ -214,6 +221,64 @@ def test_trials_of_workers_elsewhere_whose_heartbeat_stops_are_run_again(capsys,
     assert "(3 complete, 0 pruned, 2 failed, 0 running)" in out
 
 
+# ----------------------------------------------------------------------------- waiting
+def hold_a_trial(storage: Path, study_name: str, pid: int, lr: float):
+    """A study whose trial 0 runs on this machine in the process ``pid`` (heartbeat fresh)."""
+    study = optuna.create_study(
+        study_name=study_name, direction="maximize",
+        storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(storage))),
+    )
+    study.enqueue_trial({"learning_rate": lr})
+    trial = study.ask()
+    trial.suggest_float("learning_rate", 1e-2, 3e-1, log=True)
+    from descend.tune.study import machine_id
+
+    attrs = {"worker": f"{socket.gethostname()}:{pid}", "machine": machine_id(), "heartbeat": time.time(),
+             "heartbeat_interval": 30.0}
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+    return study
+
+
+def test_a_worker_waits_for_the_last_trials_of_live_workers_and_reruns_them_if_they_die(capsys, table, tmp_path):
+    """The study's one trial runs in another (live) worker: this worker does not end the study
+    with it running, but waits; when that worker dies, it runs the trial again."""
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        study = hold_a_trial(tmp_path / "s.journal", "wait", other.pid, 0.05)
+        threading.Timer(1.5, other.kill).start()
+        code = cli.main(["tune", *argv_for(table, 2, 1), "--storage", f"journal:{tmp_path / 's.journal'}",
+                         "--study", "wait", "--logdir", str(tmp_path / "here")])
+        out, err = capsys.readouterr()
+    finally:
+        other.kill()
+        other.wait()
+    assert code == 0, err
+    assert "The study has its 1 trials; waiting for trial(s) 0 running on other workers" in err
+    assert "Trial 0 was left running by a worker that no longer exists" in err
+    dead = assert_study_finished(study.get_trials(), 1)
+    assert [t.number for t in dead] == [0]
+
+
+def test_waiting_for_other_workers_ends_at_the_timeout(capsys, table, tmp_path):
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        study = hold_a_trial(tmp_path / "s.journal", "timeout", other.pid, 0.05)
+        started = time.monotonic()
+        code = cli.main(["tune", *argv_for(table, 2, 1), "--storage", f"journal:{tmp_path / 's.journal'}",
+                         "--study", "timeout", "--timeout", "1", "--logdir", str(tmp_path / "here")])
+        waited = time.monotonic() - started
+        out, err = capsys.readouterr()
+    finally:
+        other.kill()
+        other.wait()
+    assert code == 0, err
+    assert "Stopped waiting for trial(s) 0 of other workers (--timeout)" in err
+    assert waited < 30  # not until the other worker's heartbeat goes stale (120 s)
+    assert [t.state for t in study.get_trials()] == [S.RUNNING]  # it is still the other worker's
+    assert "(0 complete, 0 pruned, 0 failed, 1 running)" in out
+
+
 # ----------------------------------------------------------------------------- killed workers
 @pytest.mark.parametrize("backend", ["journal", "postgresql"])
 def test_a_worker_killed_mid_trial_leaves_no_trial_lost_or_duplicated(backend, table, tmp_path, request):
@@ -267,8 +332,6 @@ def test_workers_starting_together_on_a_new_database_all_open_it(postgres_url, t
     an empty database race to create them (all but one failing with "duplicate key value ...
     pg_type"), unless the creation is serialised (an advisory lock). Eight threads, each as a
     worker would, open the new database at the same instant."""
-    import threading
-
     from descend.tune.study import open_storage
 
     barrier = threading.Barrier(8)

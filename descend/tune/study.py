@@ -317,13 +317,19 @@ def counted_trials(study: Any) -> int:
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine runs (a zombie — dead, not yet reaped by its
+    parent — does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): signal 0 is all there is
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _last_beat(trial: Any) -> float | None:
