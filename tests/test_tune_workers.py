@@ -144,7 +144,9 @@ def test_dead_worker_reason_tells_dead_from_live_workers():
         # A zombie (killed, not yet reaped by its parent: here, this process) is dead too.
         zombie = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
         zombie.kill()
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while " Z " not in Path(f"/proc/{zombie.pid}/stat").read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert dead_worker_reason(running_trial(worker=f"{host}:{zombie.pid}", machine=machine_id(), **fresh))
         zombie.wait()
         # Same host name, other machine (e.g. a container): its process ids mean nothing here.
