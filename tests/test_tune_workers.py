@@ -256,7 +256,7 @@ def test_a_worker_waits_for_the_last_trials_of_live_workers_and_reruns_them_if_t
         other.kill()
         other.wait()
     assert code == 0, err
-    assert "The study has its 1 trials; waiting for trial(s) 0 running on other workers" in err
+    assert "All 1 trials of the study have started; waiting for trial(s) 0 running on other workers" in err
     assert "Trial 0 was left running by a worker that no longer exists" in err
     dead = assert_study_finished(study.get_trials(), 1)
     assert [t.number for t in dead] == [0]

@@ -460,8 +460,8 @@ def start_next_trial(
             return None
         if running - waiting_for:
             note(
-                f"The study has its {trials} trials; waiting for trial(s) {_numbers(running)} running on other "
-                "workers (if a worker dies, its trial is run again here)."
+                f"All {trials} trials of the study have started; waiting for trial(s) {_numbers(running)} running "
+                "on other workers (if a worker dies, its trial is run again here)."
             )
             waiting_for |= running
         time.sleep(poll)
