@@ -57,14 +57,15 @@ class PostgresServer:
         """A new, empty database; returns its URL."""
         import psycopg
 
-        with psycopg.connect(host=str(self.directory), port=PORT, user="postgres", dbname="postgres", autocommit=True) as db:
+        where = {"host": str(self.directory), "port": PORT, "user": "postgres", "dbname": "postgres"}
+        with psycopg.connect(**where, autocommit=True) as db:
             db.execute(f'CREATE DATABASE "{name}"')
         return self.url_of(name)
 
     def run_program(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*self.run_as, str(self.bin_dir / argv[0]), *argv[1:]],
-            capture_output=True, text=True, timeout=timeout, cwd=self.directory,
+            capture_output=True, text=True, timeout=timeout, cwd=self.directory, check=False,
         )
 
     def log(self) -> str:
@@ -108,8 +109,10 @@ def start_server() -> PostgresServer:
         ("initdb", "-D", str(directory / "data"), "-U", "postgres", "--auth=trust", "-N", "-E", "UTF8", "--locale=C"),
         (
             "pg_ctl", "-D", str(directory / "data"), "-l", str(directory / "server.log"), "-w", "-t", "60",
-            "-o", f"-k {directory} -p {PORT} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-                  "-c full_page_writes=off -c max_connections=50",
+            "-o", (
+                f"-k {directory} -p {PORT} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+                "-c full_page_writes=off -c max_connections=50"
+            ),
             "start",
         ),
     ]

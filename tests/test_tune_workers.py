@@ -150,13 +150,16 @@ def test_dead_worker_reason_tells_dead_from_live_workers():
         assert dead_worker_reason(running_trial(worker=f"{host}:{zombie.pid}", machine=machine_id(), **fresh))
         zombie.wait()
         # Same host name, other machine (e.g. a container): its process ids mean nothing here.
-        assert dead_worker_reason(running_trial(worker=f"{host}:{gone.pid}", machine="other-boot:1", **fresh)) is None
+        elsewhere = running_trial(worker=f"{host}:{gone.pid}", machine="other-boot:1", **fresh)
+        assert dead_worker_reason(elsewhere) is None
         # Another machine: judged by its heartbeat against GRACE_BEATS (4) of its own interval.
-        assert dead_worker_reason(running_trial(worker="elsewhere:7", heartbeat=now - 100, heartbeat_interval=30.0)) is None
+        recent = running_trial(worker="elsewhere:7", heartbeat=now - 100, heartbeat_interval=30.0)
+        assert dead_worker_reason(recent) is None
         reason = dead_worker_reason(running_trial(worker="elsewhere:7", heartbeat=now - 130, heartbeat_interval=30.0))
         assert reason is not None and "no heartbeat for 130 s" in reason and "elsewhere:7" in reason
         # A live process of this machine whose heartbeat stopped (a hung worker, a reused pid).
-        assert dead_worker_reason(running_trial(worker=f"{host}:{alive.pid}", heartbeat=now - 1000, heartbeat_interval=1.0))
+        hung = running_trial(worker=f"{host}:{alive.pid}", heartbeat=now - 1000, heartbeat_interval=1.0)
+        assert dead_worker_reason(hung)
         # No heartbeat at all (older versions, or a worker killed right after starting the
         # trial): the trial's start stands in for it.
         assert dead_worker_reason(running_trial(worker="elsewhere:7"), now=now + 10) is None
@@ -251,7 +254,7 @@ def test_a_worker_waits_for_the_last_trials_of_live_workers_and_reruns_them_if_t
         threading.Timer(1.5, other.kill).start()
         code = cli.main(["tune", *argv_for(table, 2, 1), "--storage", f"journal:{tmp_path / 's.journal'}",
                          "--study", "wait", "--logdir", str(tmp_path / "here")])
-        out, err = capsys.readouterr()
+        _, err = capsys.readouterr()
     finally:
         other.kill()
         other.wait()
@@ -289,7 +292,9 @@ def test_a_worker_killed_mid_trial_leaves_no_trial_lost_or_duplicated(backend, t
     with --trials complete trials: none lost, none run twice, none left running."""
     if backend == "journal":
         storage = f"journal:{tmp_path / 'shared.journal'}"
-        load = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "shared.journal")))
+        load = optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(tmp_path / "shared.journal"))
+        )
     else:
         storage = load = request.getfixturevalue("postgres_url")
     trials, epochs = 5, 6

@@ -42,7 +42,8 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 __all__ = [
     "EMBEDDED_JOURNAL",
@@ -142,7 +143,8 @@ def open_storage(url: str | None, directory: Path) -> StorageInfo:
         path.parent.mkdir(parents=True, exist_ok=True)
         file_path = str(path)
         backend = JournalFileBackend(file_path, lock_obj=FileLockForJournal(file_path + ".flock"))
-        return StorageInfo(optuna.storages.JournalStorage(backend), text, "journal", embedded, file_path + ".budget.flock")
+        budget = file_path + ".budget.flock"
+        return StorageInfo(optuna.storages.JournalStorage(backend), text, "journal", embedded, budget)
 
     if url is None:
         return journal(Path(directory) / EMBEDDED_JOURNAL, True, str(Path(directory) / EMBEDDED_JOURNAL))
@@ -209,7 +211,7 @@ def _open_rdb(text: str) -> Any:
             "for PostgreSQL: pip install 'descend[postgres]' (psycopg 3); for MySQL: pip install pymysql "
             "and a URL mysql+pymysql://..."
         ) from None
-    except Exception as error:  # sqlalchemy's errors: bad URL, unreachable server, ...
+    except Exception as error:  # noqa: BLE001 (sqlalchemy's errors: bad URL, unreachable server, ...)
         raise TuneError(f"--storage {text}: cannot open the database: {error}") from None
 
 
@@ -309,9 +311,8 @@ def counted_trials(study: Any) -> int:
     retried = _retried(trials)
     count = 0
     for trial in trials:
-        if trial.state in (S.COMPLETE, S.PRUNED, S.RUNNING, S.WAITING):
-            count += 1
-        elif trial.state == S.FAIL and not _is_interrupted(trial) and trial.number not in retried:
+        unfinished_or_done = trial.state in (S.COMPLETE, S.PRUNED, S.RUNNING, S.WAITING)
+        if unfinished_or_done or (trial.state == S.FAIL and not _is_interrupted(trial) and trial.number not in retried):
             count += 1
     return count
 
