@@ -71,23 +71,25 @@ def argv_for(table: Path, epochs: int, trials: int) -> list[str]:
     ]
 
 
-# A slow worker: every epoch's report to Optuna takes SLOW_EPOCH seconds longer (Optuna's public
-# Trial.report is patched in that process only), so that it is surely in the middle of a trial
-# when it is killed, whatever the machine's load.
-SLOW_EPOCH = 0.3
-SLOW = f"""
-import time, optuna
+# A worker that hangs in the middle of its first trial, after reporting one epoch to Optuna
+# (Optuna's public Trial.report is patched in that process only; it marks the moment in the
+# file $HANG_MARK), so that it is surely mid-trial when it is killed, whatever the load.
+HANG = """
+import os, time, optuna
 report = optuna.trial.Trial.report
-def slow_report(self, value, step):
+def hang(self, value, step):
     report(self, value, step)
-    time.sleep({SLOW_EPOCH})
-optuna.trial.Trial.report = slow_report
+    open(os.environ["HANG_MARK"], "w").close()
+    time.sleep(3600)
+optuna.trial.Trial.report = hang
 """
 
 
-def start_worker(argv: list[str], logdir: Path, cwd: Path, slow: bool = False) -> subprocess.Popen:
+def start_worker(argv: list[str], logdir: Path, cwd: Path, hang_mark: Path | None = None) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    code = (SLOW if slow else "") + "import sys; from descend.cli import main; sys.exit(main())"
+    if hang_mark is not None:
+        env["HANG_MARK"] = str(hang_mark)
+    code = (HANG if hang_mark is not None else "") + "import sys; from descend.cli import main; sys.exit(main())"
     return subprocess.Popen(
         [sys.executable, "-c", code, "tune", *argv, "--logdir", str(logdir)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
@@ -299,13 +301,13 @@ def test_a_worker_killed_mid_trial_leaves_no_trial_lost_or_duplicated(backend, t
         storage = load = request.getfixturevalue("postgres_url")
     trials, epochs = 5, 6
     argv = [*argv_for(table, epochs, trials), "--storage", storage, "--study", "killed"]
-    victim_dir, survivor_dir = tmp_path / "victim", tmp_path / "survivor"
-    victim = start_worker(argv, victim_dir, tmp_path, slow=True)
+    victim_dir, survivor_dir, mark = tmp_path / "victim", tmp_path / "survivor", tmp_path / "hung"
+    victim = start_worker(argv, victim_dir, tmp_path, hang_mark=mark)
     survivor = None
     try:
-        # The (slow) victim first starts a trial; then the survivor starts and runs a trial of
-        # its own (so it is past its start-up); then the victim, mid-trial, is killed.
-        wait_for(lambda: any(victim_dir.glob("trial-*")), victim, "the victim started no trial")
+        # The victim starts a trial and hangs after its first epoch; the survivor starts and
+        # runs a trial of its own (so it is past its start-up); then the victim is killed.
+        wait_for(mark.exists, victim, "the victim started no trial")
         survivor = start_worker(argv, survivor_dir, tmp_path)
         wait_for(lambda: any(survivor_dir.glob("trial-*/metrics.csv")), survivor, "the survivor ran no trial")
         assert victim.poll() is None, victim.communicate()
@@ -322,7 +324,7 @@ def test_a_worker_killed_mid_trial_leaves_no_trial_lost_or_duplicated(backend, t
     all_trials = study.get_trials()
     dead = assert_study_finished(all_trials, trials)
     assert len(dead) == 1 and dead[0].user_attrs["worker"] == f"{socket.gethostname()}:{victim.pid}"
-    assert len(dead[0].intermediate_values) < epochs  # killed mid-trial
+    assert len(dead[0].intermediate_values) == 1  # killed mid-trial
     assert f"Trial {dead[0].number} was left running by a worker that no longer exists" in err
     # Every trial ran exactly once, in its own run directory; the complete ones ran all epochs.
     assert trial_dirs(victim_dir, survivor_dir) == sorted(t.number for t in all_trials)
