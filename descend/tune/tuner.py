@@ -13,7 +13,6 @@ import contextlib
 import io
 import json
 import math
-import os
 import sys
 import time
 import zlib
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..fileio import atomic_write
 from ..train.callbacks import Callback
 from . import report
 from .errors import TuneError
@@ -289,10 +289,7 @@ def sampler_seed(seed: int, shared: bool, existing: int = 0) -> int:
 
 
 def write_config(directory: Path, data: dict[str, Any]) -> None:
-    path = directory / CONFIG_FILE
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(directory / CONFIG_FILE, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def read_config(directory: Path) -> dict[str, Any]:
