@@ -7,7 +7,7 @@
 array([[ 2., -4.]], dtype=float32)
 """
 
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
     abs, add, broadcast_to, clip, concatenate, div, exp, expand_dims, linear, log, log_softmax,

@@ -316,6 +316,7 @@ def binary_cross_entropy_with_logits(
     _check_reduction(fn, reduction)
     input = _as_input(fn, "input", input)
     target = _as_float_target(fn, "target", target, input)
+    _check_probability_target(fn, target)
     pw = None
     if pos_weight is not None:
         pw = np.asarray(pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight)
@@ -330,6 +331,18 @@ def binary_cross_entropy_with_logits(
         if _has_nan(pw):
             raise ValueError(f"{fn}: pos_weight contains NaN")
     return BCEWithLogits.apply(input, target, pos_weight=pw, reduction=reduction)
+
+
+def _check_probability_target(fn: str, target: Tensor) -> None:
+    """A binary target is a probability: outside [0, 1] the loss is unbounded below, and
+    training would push the logits to infinity (PyTorch does not check)."""
+    if target.data.size:
+        low, high = np.min(target.data), np.max(target.data)
+        if not (low >= 0 and high <= 1):
+            raise ValueError(
+                f"{fn}: target must be probabilities in [0, 1] (labels 0/1 or soft labels), but "
+                f"it ranges over [{low}, {high}]; for class indices use cross_entropy"
+            )
 
 
 class BCE(Function):
@@ -366,6 +379,7 @@ def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Te
     _check_reduction(fn, reduction)
     input = _as_input(fn, "input", input)
     target = _as_float_target(fn, "target", target, input)
+    _check_probability_target(fn, target)
     if input.data.size:
         low, high = np.min(input.data), np.max(input.data)
         if not (low >= 0 and high <= 1):
