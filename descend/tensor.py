@@ -419,25 +419,39 @@ class Tensor:
         return ops.ReLU.apply(self)
 
     # ---------------------------------------------------------------------- reductions
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        if torch_names:
+            _reject_torch_names("sum", torch_names)
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        if torch_names:
+            _reject_torch_names("mean", torch_names)
         return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        if torch_names:
+            _reject_torch_names("max", torch_names)
         return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        if torch_names:
+            _reject_torch_names("min", torch_names)
         return ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
-    def logsumexp(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def logsumexp(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+        if torch_names:
+            _reject_torch_names("logsumexp", torch_names)
         return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
-    def softmax(self, axis: int = -1) -> Tensor:
+    def softmax(self, axis: int = -1, **torch_names: Any) -> Tensor:
+        if torch_names:
+            _reject_torch_names("softmax", torch_names)
         return ops.Softmax.apply(self, axis=axis)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
+    def log_softmax(self, axis: int = -1, **torch_names: Any) -> Tensor:
+        if torch_names:
+            _reject_torch_names("log_softmax", torch_names)
         return ops.LogSoftmax.apply(self, axis=axis)
 
     def argmax(self, axis: int | None = None) -> Tensor:
@@ -474,14 +488,33 @@ class Tensor:
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
         return ops.BroadcastTo.apply(self, shape=tuple(shape))
 
-    def expand_dims(self, axis: int | tuple[int, ...]) -> Tensor:
+    def expand_dims(self, axis: int | tuple[int, ...] | None = None, **torch_names: Any) -> Tensor:
+        if torch_names or axis is None:
+            _reject_torch_names("expand_dims", torch_names)
         return ops.ExpandDims.apply(self, axis=axis)
 
-    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
+    def squeeze(self, axis: int | tuple[int, ...] | None = None, **torch_names: Any) -> Tensor:
+        if torch_names:
+            _reject_torch_names("squeeze", torch_names)
         return ops.Squeeze.apply(self, axis=axis)
 
     def __getitem__(self, index: Any) -> Tensor:
         return ops.GetItem.apply(self, index=index)
+
+
+def _reject_torch_names(fn: str, names: dict) -> None:
+    """Unknown keywords of an axis-taking method: name descend's (NumPy's) spelling when the
+    caller used PyTorch's (``dim``, ``keepdim``)."""
+    hints = {"dim": "axis", "keepdim": "keepdims"}
+    for name in names:
+        if name in hints:
+            raise TypeError(
+                f"{fn}() got {name}=: descend follows NumPy's names, so write "
+                f"{hints[name]}= (PyTorch's {name}= means the same)"
+            )
+    if not names:
+        raise TypeError(f"{fn}() missing its axis argument")
+    raise TypeError(f"{fn}() got an unexpected keyword argument {next(iter(names))!r}")
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
