@@ -82,7 +82,8 @@ class PowScalar(Function):
             return (grad * (2 * self.a),)
         if p == 0:
             return (np.zeros_like(grad),)
-        return (grad * (p * self.a ** (p - 1)),)
+        with np.errstate(divide="ignore"):  # 0 ** (p - 1) = inf for p < 1: the slope is infinite
+            return (grad * (p * self.a ** (p - 1)),)
 
 
 class Pow(Function):
