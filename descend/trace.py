@@ -424,12 +424,17 @@ def _given_names(names: Mapping[str, Tensor] | None, module: Any) -> dict[int, s
             raise TypeError(f"trace(module=...) needs an nn.Module, got {type(module).__name__}")
         for name, param in module.named_parameters():
             given[id(param)] = name
+    yours: dict[int, str] = {}
     for name, t in (names or {}).items():
         if not isinstance(t, Tensor):
             raise TypeError(f"trace(names=...) maps names to tensors; {name!r} maps to {type(t).__name__}")
-        given[id(t)] = str(name)
+        if id(t) in yours:
+            raise ValueError(f"trace(names=...) gives one tensor two names, {yours[id(t)]!r} and {name!r}")
+        yours[id(t)] = str(name)
+    given.update(yours)  # your names override the module's parameter names
     if len(set(given.values())) != len(given):
-        raise ValueError("trace(): two tensors were given the same name")
+        raise ValueError("trace(): two tensors were given the same name (a name in names= is "
+                         "also the module's name of another parameter)")
     return given
 
 

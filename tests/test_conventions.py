@@ -145,6 +145,16 @@ def test_c4_parameter_listed_twice_in_an_optimizer_raises():
         optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
 
 
+def test_c4_pytorch_updates_a_parameter_listed_twice_in_one_group_twice():
+    torch = pytest.importorskip("torch")
+    p = torch.nn.Parameter(torch.ones(2))
+    p.grad = torch.ones(2)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        opt = torch.optim.SGD([p, p], lr=0.1)
+    opt.step()
+    assert torch.allclose(p.data, torch.full((2,), 0.8))
+
+
 def test_c5_state_dict_returns_copies():
     layer = nn.Linear(2, 2)
     sd = layer.state_dict()
@@ -194,6 +204,15 @@ def test_c7_second_backward_without_retain_graph_raises_for_every_op(make):
         y.backward()
 
 
+def test_c7_pytorch_allows_a_second_backward_through_additions():
+    torch = pytest.importorskip("torch")
+    x = torch.ones(2, requires_grad=True)
+    y = (x + 1).sum()
+    y.backward()
+    y.backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
 def test_c8_type_promotion_follows_numpy():
     f32 = ds.tensor([1.0, 2.0])
     i64 = ds.tensor([1, 2])
@@ -240,6 +259,9 @@ def test_c11_zero_dimensional_tensors_accept_axis_0_and_minus_1():
     for axis in (0, -1, (0,), (-1,)):
         assert s.sum(axis=axis).shape == () and s.sum(axis=axis, keepdims=True).shape == ()
     assert ds.softmax(s, axis=0).item() == 1.0 and ds.log_softmax(s, axis=-1).item() == 0.0
+    assert s.squeeze(0).shape == () and s.max(axis=-1).item() == 2.0 and s.logsumexp(axis=0).item() == 2.0
+    (s.mean(axis=0) + s.min(axis=-1)).backward()
+    assert s.grad == 2.0
     with pytest.raises(AxisError):
         s.sum(axis=1)
     with pytest.raises(ValueError, match="repeats"):
@@ -448,6 +470,12 @@ def test_c21_binary_targets_must_be_probabilities(loss, bad):
     loss(p, ds.tensor([0.25, 0.75]))  # soft labels are fine
     with pytest.raises(ValueError, match="target contains NaN"):
         loss(p, ds.tensor([0.0, np.nan]))
+
+
+def test_c21_pytorch_accepts_such_a_target_with_logits():
+    torch = pytest.importorskip("torch")
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(torch.zeros(2), torch.tensor([0.0, 2.0]))
+    assert torch.isfinite(loss)
 
 
 def test_every_row_of_the_table_has_a_test():
