@@ -282,7 +282,7 @@ class TensorHooks:
 
     def run(self, g: np.ndarray) -> np.ndarray:
         for hook in list(self.hooks.values()):
-            view = g.view()
+            view = np.asarray(g).view()  # (an op may hand on a NumPy scalar for a 0-d tensor)
             view.flags.writeable = False
             result = hook(view)
             if result is not None:
