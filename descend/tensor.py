@@ -419,27 +419,37 @@ class Tensor:
         return ops.ReLU.apply(self)
 
     # ---------------------------------------------------------------------- reductions
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+    def sum(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
+    ) -> Tensor:
         if torch_names:
             _reject_torch_names("sum", torch_names)
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+    def mean(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
+    ) -> Tensor:
         if torch_names:
             _reject_torch_names("mean", torch_names)
         return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+    def max(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
+    ) -> Tensor:
         if torch_names:
             _reject_torch_names("max", torch_names)
         return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+    def min(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
+    ) -> Tensor:
         if torch_names:
             _reject_torch_names("min", torch_names)
         return ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
-    def logsumexp(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+    def logsumexp(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
+    ) -> Tensor:
         if torch_names:
             _reject_torch_names("logsumexp", torch_names)
         return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)

@@ -252,6 +252,9 @@ class Trace:
         depth: dict[int, int] = {}
         for node in self.nodes:
             depth[node.index] = 1 + max((depth[i] for i in node.inputs), default=-1)
+        for node in self.nodes:  # an input sits just left of its first consumer
+            if not node.inputs and node.consumers:
+                depth[node.index] = min(depth[j] for j in node.consumers) - 1
         columns: dict[int, list[TraceNode]] = {}
         for node in self.nodes:
             columns.setdefault(depth[node.index], []).append(node)
@@ -330,9 +333,21 @@ def _labels(node: TraceNode) -> list[str]:
     return [
         f"u({node.index}) {node.name}",
         f"{node.op}  {shape}",
-        f"value {summarize(node.value, limit=3)}",
-        f"g({node.index}) {summarize(node.grad, limit=3)}",
+        f"value {_brief(node.value)}",
+        f"g({node.index}) {_brief(node.grad)}",
     ]
+
+
+def _brief(array: np.ndarray | None) -> str:
+    """A box-sized summary: up to 3 values, else their range (the table has the mean)."""
+    if array is None or np.size(array) <= 3:
+        return summarize(array, limit=3)
+    a = np.asarray(array)
+    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+    if finite.size == 0:
+        return "all non-finite"
+    text = f"in [{finite.min():.4g}, {finite.max():.4g}]"
+    return text + (" + non-finite" if finite.size < a.size else "")
 
 
 def _clip(text: str, width: int = 34) -> str:

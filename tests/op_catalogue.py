@@ -184,11 +184,13 @@ EDGE_CASES = [
     EdgeCase("max_0d_axis0", lambda a: a.max(axis=0), lambda t, a: t.amax(a, 0), (np.array(2.0),)),
     EdgeCase("logsumexp_0d_axis0", lambda a: ds.logsumexp(a, axis=0), lambda t, a: t.logsumexp(a, 0), (np.array(2.0),)),
     EdgeCase("softmax_0d_axis0", lambda a: ds.softmax(a, axis=0), lambda t, a: t.softmax(a, 0), (np.array(2.0),)),
-    EdgeCase("softmax_0d_axis_minus1", lambda a: ds.softmax(a, axis=-1), lambda t, a: t.softmax(a, -1), (np.array(2.0),)),
+    EdgeCase("softmax_0d_axis_minus1", lambda a: ds.softmax(a, axis=-1), lambda t, a: t.softmax(a, -1),
+             (np.array(2.0),)),
     EdgeCase("log_softmax_0d_axis_minus1", lambda a: ds.log_softmax(a, axis=-1), lambda t, a: t.log_softmax(a, -1),
              (np.array(2.0),)),
     EdgeCase("sum_empty", lambda a: a.sum(), lambda t, a: a.sum(), (np.zeros(0),)),
-    EdgeCase("logsumexp_empty_axis", lambda a: ds.logsumexp(a, axis=1), lambda t, a: t.logsumexp(a, 1), (np.zeros((2, 0)),)),
+    EdgeCase("logsumexp_empty_axis", lambda a: ds.logsumexp(a, axis=1), lambda t, a: t.logsumexp(a, 1),
+             (np.zeros((2, 0)),)),
 ]
 
 # Where descend deliberately differs from PyTorch: ``expected`` holds descend's gradients; the
