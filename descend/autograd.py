@@ -33,6 +33,12 @@ class _GradModeState(threading.local):
 
     enabled = True
 
+    def __init__(self) -> None:  # runs once in every thread that uses the state
+        # The modes to restore, one per grad-mode context entered in this thread and not yet
+        # exited: with-blocks nest within a thread, so one stack serves every context object,
+        # and a context object shared between threads restores each thread's own mode.
+        self.previous: list[bool] = []
+
 
 _GradMode = _GradModeState()
 
@@ -47,15 +53,14 @@ class _GradModeContext:
 
     mode = True
 
-    def __init__(self) -> None:
-        self._previous: list[bool] = []  # a stack, so one instance can be entered re-entrantly
-
     def __enter__(self) -> None:
-        self._previous.append(_GradMode.enabled)
-        _GradMode.enabled = self.mode
+        state = _GradMode
+        state.previous.append(state.enabled)
+        state.enabled = self.mode
 
     def __exit__(self, *exc: Any) -> None:
-        _GradMode.enabled = self._previous.pop()
+        state = _GradMode
+        state.enabled = state.previous.pop()
 
     def clone(self) -> _GradModeContext:
         """A fresh context with the same mode (a decorator enters one per call)."""
@@ -123,22 +128,23 @@ class set_grad_enabled(_GradModeContext):
     def __init__(self, mode: bool) -> None:
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled(mode) needs a bool, got {type(mode).__name__}")
-        super().__init__()
         self.mode = mode
-        self._previous.append(_GradMode.enabled)
+        self._before = _GradMode.enabled
         _GradMode.enabled = mode
 
     def __enter__(self) -> None:
         pass  # the mode was set on construction; __exit__ restores the one before it
 
+    def __exit__(self, *exc: Any) -> None:
+        _GradMode.enabled = self._before
+
     def clone(self) -> _GradModeContext:
-        context = _GradModeContext.__new__(_GradModeContext)
-        context._previous = []
+        context = _GradModeContext()
         context.mode = self.mode
         return context
 
     def __call__(self, fn: Callable) -> Callable:
-        _GradMode.enabled = self._previous.pop()  # as a decorator it changes nothing now
+        _GradMode.enabled = self._before  # as a decorator it changes nothing now
         return super().__call__(fn)
 
 

@@ -485,3 +485,24 @@ def test_every_row_of_the_table_has_a_test():
     names = [name for name in globals() if name.startswith("test_c")]
     for row in rows:
         assert any(name.startswith(f"test_{row.lower()}_") for name in names), f"no test for {row}"
+
+
+def test_c16_one_context_object_shared_by_threads_restores_each_threads_mode():
+    shared = ds.no_grad()
+    barrier = threading.Barrier(2)
+    after = {}
+
+    def worker(name, start_mode):
+        ds.set_grad_enabled(start_mode)
+        with shared:
+            barrier.wait(5)  # both inside the same object at once
+            barrier.wait(5)
+        after[name] = ds.is_grad_enabled()
+
+    threads = [threading.Thread(target=worker, args=("a", True)),
+               threading.Thread(target=worker, args=("b", False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert after == {"a": True, "b": False}
