@@ -242,3 +242,25 @@ def test_the_documented_784_20_10_example_runs_and_finds_the_tanh_bug(tmp_path, 
     assert [line.split()[1] for line in doc_table.splitlines()[2:11]] == names
     exec(compile(blocks[1], str(DOC), "exec"), namespace)  # noqa: S102
     assert namespace["h"].grad.shape == (4, 20) and "|g(h)| =" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, make", [
+    ("mse", lambda z, y, p: F.mse_loss(z, p)),
+    ("gaussian_nll", lambda z, y, p: F.gaussian_nll_loss(z, p, z.exp())),
+    ("bce_logits", lambda z, y, p: F.binary_cross_entropy_with_logits(z, p)),
+    ("bce", lambda z, y, p: F.binary_cross_entropy(z.sigmoid(), p)),
+    ("cross_entropy", lambda z, y, p: F.cross_entropy(z, y, label_smoothing=0.1)),
+    ("nll", lambda z, y, p: F.nll_loss(z.log_softmax(axis=1), y)),
+    ("kl_div", lambda z, y, p: F.kl_div(z.log_softmax(axis=1), p / p.sum(axis=1, keepdims=True))),
+    ("dropout", lambda z, y, p: (F.dropout(z, 0.5, training=True) ** 2).sum()),
+])
+def test_trace_matches_backward_through_every_loss(name, make):
+    rng = np.random.default_rng(2)
+    z = ds.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    y = np.array([0, 2, 1, 1, 0])
+    p = rng.uniform(0.05, 0.95, (5, 3))
+    ds.manual_seed(0)
+    loss = make(z, y, p)
+    t = ds.trace(loss, names={"z": z})
+    loss.backward()
+    np.testing.assert_allclose(t["z"].grad, z.grad, rtol=1e-12, atol=1e-14)
