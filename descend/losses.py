@@ -146,9 +146,16 @@ def _as_logits_2d(fn: str, name: str, x: Any) -> Tensor:
     return x
 
 
+# The mean of no losses is undefined (NumPy would warn and give nan): as Tensor.mean, an error.
+_EMPTY_MEAN = ("the mean loss of an empty batch is undefined; check for an empty batch, or use "
+               "reduction='sum' (0 for no examples)")
+
+
 def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
     # np.add.reduce is what np.sum and np.mean compute, without their Python-level overhead.
     if reduction == "mean":
+        if loss.size == 0:
+            raise ValueError(_EMPTY_MEAN)
         return np.asarray(np.add.reduce(loss, axis=None) / loss.dtype.type(loss.size))
     if reduction == "sum":
         return np.asarray(np.add.reduce(loss, axis=None))
@@ -572,6 +579,8 @@ class KLDiv(Function):
 def _reduce_kl(loss: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "batchmean":
         n = loss.shape[0] if loss.ndim else 1
+        if n == 0:
+            raise ValueError(_EMPTY_MEAN)
         return np.asarray(np.sum(loss) / loss.dtype.type(n), dtype=loss.dtype)
     return _reduce(loss, reduction)
 

@@ -423,45 +423,45 @@ class Tensor:
         self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
     ) -> Tensor:
         if torch_names:
-            _reject_torch_names("sum", torch_names)
+            reject_torch_names("sum", torch_names)
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(
         self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
     ) -> Tensor:
         if torch_names:
-            _reject_torch_names("mean", torch_names)
+            reject_torch_names("mean", torch_names)
         return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
     def max(
         self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
     ) -> Tensor:
         if torch_names:
-            _reject_torch_names("max", torch_names)
+            reject_torch_names("max", torch_names)
         return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(
         self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
     ) -> Tensor:
         if torch_names:
-            _reject_torch_names("min", torch_names)
+            reject_torch_names("min", torch_names)
         return ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
     def logsumexp(
         self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
     ) -> Tensor:
         if torch_names:
-            _reject_torch_names("logsumexp", torch_names)
+            reject_torch_names("logsumexp", torch_names)
         return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
     def softmax(self, axis: int = -1, **torch_names: Any) -> Tensor:
         if torch_names:
-            _reject_torch_names("softmax", torch_names)
+            reject_torch_names("softmax", torch_names)
         return ops.Softmax.apply(self, axis=axis)
 
     def log_softmax(self, axis: int = -1, **torch_names: Any) -> Tensor:
         if torch_names:
-            _reject_torch_names("log_softmax", torch_names)
+            reject_torch_names("log_softmax", torch_names)
         return ops.LogSoftmax.apply(self, axis=axis)
 
     def argmax(self, axis: int | None = None) -> Tensor:
@@ -500,19 +500,19 @@ class Tensor:
 
     def expand_dims(self, axis: int | tuple[int, ...] | None = None, **torch_names: Any) -> Tensor:
         if torch_names or axis is None:
-            _reject_torch_names("expand_dims", torch_names)
+            reject_torch_names("expand_dims", torch_names)
         return ops.ExpandDims.apply(self, axis=axis)
 
     def squeeze(self, axis: int | tuple[int, ...] | None = None, **torch_names: Any) -> Tensor:
         if torch_names:
-            _reject_torch_names("squeeze", torch_names)
+            reject_torch_names("squeeze", torch_names)
         return ops.Squeeze.apply(self, axis=axis)
 
     def __getitem__(self, index: Any) -> Tensor:
         return ops.GetItem.apply(self, index=index)
 
 
-def _reject_torch_names(fn: str, names: dict) -> None:
+def reject_torch_names(fn: str, names: dict) -> None:
     """Unknown keywords of an axis-taking method: name descend's (NumPy's) spelling when the
     caller used PyTorch's (``dim``, ``keepdim``)."""
     hints = {"dim": "axis", "keepdim": "keepdims"}

@@ -279,6 +279,20 @@ def test_c12_reductions_of_nothing_raise_clearly(reduce, recwarn):
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
+@pytest.mark.parametrize("loss", [
+    lambda z: F.mse_loss(z, np.zeros(0)),
+    lambda z: F.binary_cross_entropy_with_logits(z, np.zeros(0)),
+    lambda z: F.binary_cross_entropy(z, np.zeros(0)),
+    lambda z: F.gaussian_nll_loss(z, np.zeros(0), np.ones(0)),
+    lambda z: F.kl_div(z, np.zeros(0), reduction="batchmean"),
+])
+def test_c12_mean_losses_of_an_empty_batch_raise_clearly(loss, recwarn):
+    with pytest.raises(ValueError, match="mean loss of an empty batch is undefined"):
+        loss(ds.tensor(np.zeros(0)))
+    assert F.mse_loss(ds.tensor(np.zeros(0)), np.zeros(0), reduction="sum").item() == 0.0
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 def test_c12_sums_of_nothing_are_defined(recwarn):
     assert ds.tensor(np.zeros(0)).sum().item() == 0.0
     assert ds.tensor(np.zeros(0)).logsumexp().item() == -np.inf
