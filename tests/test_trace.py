@@ -264,3 +264,20 @@ def test_trace_matches_backward_through_every_loss(name, make):
     t = ds.trace(loss, names={"z": z})
     loss.backward()
     np.testing.assert_allclose(t["z"].grad, z.grad, rtol=1e-12, atol=1e-14)
+
+
+def test_trace_matches_pytorch_retained_gradients():
+    torch = pytest.importorskip("torch")
+    net, x, y, hidden, logits, loss = _mlp_graph()
+    t = ds.trace(loss, names={"hidden": hidden, "logits": logits}, module=net)
+    params = {name: torch.tensor(p.data.astype(np.float64), requires_grad=True) for name, p in net.named_parameters()}
+    xt = torch.tensor(x.data.astype(np.float64))
+    h = torch.tanh(xt @ params["0.weight"] + params["0.bias"])
+    z = h @ params["2.weight"] + params["2.bias"]
+    h.retain_grad()
+    z.retain_grad()
+    torch.nn.functional.cross_entropy(z, torch.tensor(y)).backward()
+    np.testing.assert_allclose(t["hidden"].grad, h.grad.numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(t["logits"].grad, z.grad.numpy(), rtol=1e-5, atol=1e-7)
+    for name, p in params.items():
+        np.testing.assert_allclose(t[name].grad, p.grad.numpy(), rtol=1e-5, atol=1e-7)
