@@ -296,6 +296,10 @@ def _known_error(error: BaseException) -> bool:
         from ..data.errors import DatasetError
 
         known += (DatasetError,)
+    with contextlib.suppress(ImportError):
+        from ..distributed import DistributedError
+
+        known += (DistributedError,)
     return isinstance(error, known)
 
 

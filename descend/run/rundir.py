@@ -52,10 +52,11 @@ class RunDirectory:
     """A claimed run directory. Use :meth:`claim_new` or :meth:`claim_existing`, then
     :meth:`release` (or :meth:`abandon` when the run failed before it started)."""
 
-    def __init__(self, path: Path, lock: Any, created: bool) -> None:
+    def __init__(self, path: Path, lock: Any, created: bool, fresh: bool = True) -> None:
         self.path = path
         self._lock = lock
         self._created = created
+        self._fresh = fresh  # claimed for a new run (empty): everything in it is the run's
 
     # ------------------------------------------------------------------ claiming
     @staticmethod
@@ -105,7 +106,7 @@ class RunDirectory:
         path = Path(path).expanduser()
         if not path.is_dir():
             raise RunDirectoryError(f"the run directory {path} does not exist")
-        claimed = cls(path, cls._lock(path), created=False)
+        claimed = cls(path, cls._lock(path), created=False, fresh=False)
         remove_stale_temp_files(path)
         return claimed
 
@@ -151,7 +152,11 @@ class RunDirectory:
                 (self.path / LOCK_NAME).unlink()
 
     def abandon(self) -> None:
-        """The run failed before it started: remove what it created, then release."""
+        """The run failed before it started: remove what it created, then release. (An
+        existing run's directory, claimed to resume it, is only released.)"""
+        if not self._fresh:
+            self.release()
+            return
         try:  # the directory was new or empty when claimed: everything in it is this run's
             for entry in list(self.path.iterdir()):
                 if entry.name == LOCK_NAME:

@@ -95,14 +95,15 @@ def load_run(path: str | Path) -> Run:
     """
     from ..train.checkpoint import load_checkpoint
     from ..train.errors import CheckpointError
-    from ..train.models import check_description
+    from ..train.models import check_model_config
     from ..train.tasks import get_task
 
     checkpoint = find_checkpoint(path)
     config, _ = read_checkpoint_config(checkpoint)
     state = load_checkpoint(checkpoint)
     meta = state["config"]
-    check_description(meta["model"], state["model"], where=str(checkpoint))
+    shapes = {name: tuple(np.shape(value)) for name, value in state["model"].items()}
+    check_model_config(meta["model"], shapes, where=str(checkpoint))
     try:
         model = builders.build_model(meta["model"])
         model.load_state_dict(state["model"])

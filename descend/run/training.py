@@ -10,11 +10,12 @@ that fails before its first epoch leaves no directory behind.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence, TextIO
+from typing import Any, Mapping, Sequence, TextIO
 
 from ..fileio import atomic_write
 from . import builders
@@ -26,6 +27,8 @@ from .runs import find_checkpoint, read_checkpoint_config
 __all__ = ["TrainResult", "train", "resume", "prepare", "Prepared", "resumed_config"]
 
 OPTIONS_FILE = "options.json"
+#: Options a default run-directory name always shows (the others only when not the default).
+_ALWAYS_NAMED = ("data", "epochs", "optimizer", "learning_rate", "batch_size", "seed", "hidden_layers", "activation")
 
 
 @dataclass
@@ -106,18 +109,19 @@ def _claim(config: RunConfig, resume_dir: Path | None) -> RunDirectory:
         return RunDirectory.claim_existing(resume_dir)
     if config.runtime.logdir is not None:
         return RunDirectory.claim_new(config.runtime.logdir, overwrite=config.runtime.overwrite)
-    names = [name for name, info in field_infos().items() if info.names_run]
-    shown = {k: v for k, v in config.flat().items() if k in names}
+    infos = field_infos()
+    names = [name for name, info in infos.items() if info.names_run]
+    shown = {k: v for k, v in config.flat().items() if k in names and (k in _ALWAYS_NAMED or v != infos[k].default)}
     shown["dataset"] = None if config.data.data is not None else (config.data.dataset or "mnist")
     path = create_unique_directory("logs", run_name("train", shown, names))
     return RunDirectory.claim_new(path)
 
 
-def _callbacks(prep: Prepared, run_dir: Path | None, extra: Sequence[Any]) -> list[Any]:
+def _callbacks(prep: Prepared, run_dir: Path | None, extra: Sequence[Any], stderr: TextIO) -> list[Any]:
     from ..train import callbacks as cb
 
     runtime = prep.config.runtime
-    out: list[Any] = [cb.ConsoleLog(), cb.ProgressBar(enabled=runtime.progress)]
+    out: list[Any] = [cb.ConsoleLog(stderr=stderr), cb.ProgressBar(enabled=runtime.progress), cb.NonFiniteGuard()]
     if run_dir is not None:
         out += [cb.LogFile(run_dir / "logs.txt"), cb.CSVLogger(run_dir / "metrics.csv")]
         if runtime.tensorboard:
@@ -126,38 +130,29 @@ def _callbacks(prep: Prepared, run_dir: Path | None, extra: Sequence[Any]) -> li
             out.append(cb.Plots(run_dir))
         out.append(cb.Checkpoint(run_dir / "checkpoint.safetensors", every=runtime.checkpoint_every,
                                  metadata=_metadata(prep)))
-    out += builders.monitor_callbacks(prep.config, prep.task, run_dir)
+    out += builders.monitor_callbacks(prep.config, prep.task, run_dir, _metadata(prep))
     out += list(extra)
     return out
 
 
 def _strategy(comm: Any) -> Any:
-    if comm is None or comm.size <= 1:
+    from ..distributed import strategy_for
+
+    return strategy_for(comm)
+
+
+def _claim_root(config: RunConfig, resume_dir: Path | None, comm: Any) -> RunDirectory | None:
+    """The run directory, claimed by the root process (the others write no files)."""
+    if not comm.is_root:
         return None
-    from ..distributed.strategy import DataParallelStrategy
-
-    return DataParallelStrategy(comm)
-
-
-@contextlib.contextmanager
-def _claimed(config: RunConfig, resume_dir: Path | None, comm: Any) -> Iterator[Path | None]:
-    """The run directory, claimed on the root rank (None elsewhere), released at the end."""
-    if comm is not None and not comm.is_root:
-        yield None
-        return
     directory = _claim(config, resume_dir)
-    started = False
-    try:
-        if resume_dir is None:
+    if resume_dir is None:
+        try:
             atomic_write(directory.path / OPTIONS_FILE, json.dumps(config.to_dict(), indent=2) + "\n")
-        started = True
-        yield directory.path
-    except BaseException:
-        if not started:
+        except BaseException:
             directory.abandon()
-        raise
-    finally:
-        directory.release()
+            raise
+    return directory
 
 
 def _comm(config: RunConfig, comm: Any) -> Any:
@@ -168,9 +163,38 @@ def _comm(config: RunConfig, comm: Any) -> Any:
     return init_distributed(require=config.runtime.distributed)
 
 
+def _check_global_batch(config: RunConfig, comm: Any) -> None:
+    """A global batch the processes cannot share evenly: reported once, by the root."""
+    from ..distributed import DistributedError, check_global_batch_size
+
+    try:
+        check_global_batch_size(config.training.batch_size, comm.size)
+    except DistributedError as error:
+        if not comm.is_root:
+            raise SystemExit(1) from None
+        raise ConfigError(str(error)) from None
+
+
+def _set_up(config: RunConfig, comm: Any, resume_dir: Path | None, stderr: TextIO) -> tuple[Prepared, Any]:
+    """Everything before training, on every process; a failure on any of them ends all,
+    reported once (by the root). A failure after the root claimed the directory gives it up."""
+    from ..distributed import setup_phase
+
+    directory = None
+    try:
+        with setup_phase(comm):
+            prep = prepare(config, comm=comm, stderr=stderr if comm.is_root else io.StringIO())
+            directory = _claim_root(config, resume_dir, comm)
+    except BaseException:
+        if directory is not None:
+            directory.abandon()
+        raise
+    return prep, directory
+
+
 def train(
     config: RunConfig, *, callbacks: Sequence[Any] = (), comm: Any = None, stderr: TextIO | None = None,
-    _resume_from: Path | None = None,
+    _resume_from: Path | None = None, _notes: Sequence[str] = (),
 ) -> TrainResult:
     """Train the run ``config`` describes; returns its history and test metrics.
 
@@ -185,28 +209,53 @@ def train(
         KeyboardInterrupt: interrupted; the last checkpoint is kept (resume with :func:`resume`).
         descend.train.NonFiniteLossError: the loss diverged; the last good checkpoint is kept.
     """
+    from ..distributed import abort_on_error
+
     stderr = stderr if stderr is not None else sys.stderr
     comm = _comm(config, comm)
+    _check_global_batch(config, comm)
     with _blas(config.runtime.threads):
-        prep = prepare(config, comm=comm, stderr=stderr)
-        with _claimed(config, _resume_from, comm) as run_dir:
-            return _fit(prep, run_dir, callbacks, _resume_from, stderr)
+        prep, directory = _set_up(config, comm, _resume_from, stderr)
+        try:
+            with abort_on_error(comm):  # a process that fails ends them all
+                return _fit(prep, directory.path if directory else None, callbacks, _resume_from, stderr, _notes)
+        finally:
+            if directory is not None:
+                directory.release()
+
+
+def _start_notes(prep: Prepared, run_dir: Path | None, notes: Sequence[str]) -> list[str]:
+    from ..train.models import describe
+
+    out = list(notes)
+    if run_dir is not None:
+        out.append(f"Run directory: {run_dir}")
+    splits, config = prep.splits, prep.config
+    if not notes:
+        out.append(f"Training an MLP {describe(prep.model_description)} on {splits.name} ({prep.task.name}, "
+                   f"{len(splits.train)} training examples) with {config.optimizer.optimizer}.")
+    size = prep.comm.size if prep.comm is not None else 1
+    if size > 1:
+        batch = config.training.batch_size
+        out.append(f"Data-parallel on {size} MPI processes: each rank takes {batch // size} of the {batch} examples "
+                   "of every global batch.")
+    return out
 
 
 def _fit(prep: Prepared, run_dir: Path | None, extra: Sequence[Any], resume_dir: Path | None,
-         stderr: TextIO) -> TrainResult:
+         stderr: TextIO, notes: Sequence[str] = ()) -> TrainResult:
     from ..train import Trainer
 
     config = prep.config
-    if run_dir is not None:
-        print(f"Run directory: {run_dir}", file=stderr, flush=True)
     trainer = Trainer(
-        prep.model, prep.optimizer, task=prep.task, callbacks=_callbacks(prep, run_dir, extra),
+        prep.model, prep.optimizer, task=prep.task, callbacks=_callbacks(prep, run_dir, extra, stderr),
         strategy=_strategy(prep.comm), rng=prep.generators.shuffle,
         label_smoothing=config.training.label_smoothing,
     )
     if resume_dir is not None:
         trainer.restore(find_checkpoint(resume_dir))
+    for note in _start_notes(prep, run_dir, notes):
+        trainer.note(note)
     splits = prep.splits
     try:
         trainer.fit(splits.train, splits.dev, epochs=config.training.epochs, batch_size=config.training.batch_size,
@@ -217,7 +266,7 @@ def _fit(prep: Prepared, run_dir: Path | None, extra: Sequence[Any], resume_dir:
         raise
     test = trainer.evaluate(splits.test, name="test") if splits.test is not None else None
     if run_dir is not None:
-        print(f"Run directory: {run_dir}", file=stderr, flush=True)
+        trainer.note(f"Run directory: {run_dir}")
     return TrainResult(config, run_dir, list(trainer.state.history), test)
 
 
@@ -304,8 +353,8 @@ def resume(run: str | Path, overrides: Mapping[str, Any] | None = None, *, callb
     config = resumed_config(stored, dict(overrides or {}), run_dir)
     where = (f"epoch {state['epochs_done'] + 1}, step {state['step_in_epoch']}" if state.get("step_in_epoch")
              else f"the end of epoch {state.get('epochs_done', 0)}")
-    print(f"Resuming {checkpoint} from {where}.", file=stderr, flush=True)
+    notes = [f"Resuming {checkpoint} from {where}."]
     if state.get("finished") and config.training.epochs <= int(state.get("epochs_done", 0)):
-        print(f"That run finished all {config.training.epochs} epochs; evaluating it (give a larger --epochs to "
-              "train on).", file=stderr, flush=True)
-    return train(config, callbacks=callbacks, comm=comm, stderr=stderr, _resume_from=run_dir)
+        notes.append(f"That run had finished all {config.training.epochs} epochs; evaluating it (give a larger "
+                     "--epochs to train on).")
+    return train(config, callbacks=callbacks, comm=comm, stderr=stderr, _resume_from=run_dir, _notes=notes)

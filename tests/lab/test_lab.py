@@ -186,6 +186,7 @@ def test_missing_mnist_gives_the_data_layers_error(tmp_path, monkeypatch):
     monkeypatch.delenv("DESCEND_DATA", raising=False)
     monkeypatch.setenv("DESCEND_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(locations, "SYSTEM_DATA_DIRS", ())
+    monkeypatch.setattr(locations, "BUNDLED_DATA_DIRS", ())  # as if descend shipped no MNIST
     for fn in (lab.landscape, lab.double_descent):
         with pytest.raises(DatasetNotFoundError, match="MNIST was not found"):
             fn(tmp_path / "out", quick=True, data_dir=tmp_path / "nothing", download=False,
@@ -199,6 +200,7 @@ def test_cli_missing_mnist_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("DESCEND_DATA", raising=False)
     monkeypatch.setenv("DESCEND_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(locations, "SYSTEM_DATA_DIRS", ())
+    monkeypatch.setattr(locations, "BUNDLED_DATA_DIRS", ())  # as if descend shipped no MNIST
     status = main(["lab", "landscape", "--quick", "--quiet", "--no_download", "--data_dir",
                    str(tmp_path / "nothing"), "--logdir", str(tmp_path / "run")])
     assert status == 1

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import REPO, write_csv
+from tables import REPO, write_csv
 
 KILLS = 20
 

@@ -21,7 +21,7 @@ import pytest
 from descend.cli import main
 from descend.run.rundir import RunDirectory
 
-from conftest import REPO, write_csv
+from tables import REPO, write_csv
 
 FAST = ["--no_plots", "--no_tensorboard", "--hidden_layers", "8", "--batch_size", "64"]
 
