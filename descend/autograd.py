@@ -33,12 +33,6 @@ class _GradModeState(threading.local):
 
     enabled = True
 
-    def __init__(self) -> None:  # runs once in every thread that uses the state
-        # The modes to restore, one per grad-mode context entered in this thread and not yet
-        # exited: with-blocks nest within a thread, so one stack serves every context object,
-        # and a context object shared between threads restores each thread's own mode.
-        self.previous: list[bool] = []
-
 
 _GradMode = _GradModeState()
 
@@ -53,14 +47,22 @@ class _GradModeContext:
 
     mode = True
 
+    def __init__(self) -> None:
+        # The modes to restore, per thread (one object may be entered by several threads at
+        # once) and per object (a generator may yield inside a with-block, so the blocks of
+        # different objects need not nest), a stack for re-entering the same object.
+        self._previous: dict[int, list[bool]] = {}
+
     def __enter__(self) -> None:
-        state = _GradMode
-        state.previous.append(state.enabled)
-        state.enabled = self.mode
+        self._previous.setdefault(threading.get_ident(), []).append(_GradMode.enabled)
+        _GradMode.enabled = self.mode
 
     def __exit__(self, *exc: Any) -> None:
-        state = _GradMode
-        state.enabled = state.previous.pop()
+        thread = threading.get_ident()
+        stack = self._previous[thread]
+        _GradMode.enabled = stack.pop()
+        if not stack:
+            del self._previous[thread]
 
     def clone(self) -> _GradModeContext:
         """A fresh context with the same mode (a decorator enters one per call)."""

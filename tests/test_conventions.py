@@ -520,3 +520,19 @@ def test_c16_one_context_object_shared_by_threads_restores_each_threads_mode():
     for t in threads:
         t.join()
     assert after == {"a": True, "b": False}
+
+
+def test_c17_a_generator_may_yield_inside_a_nested_context():
+    @ds.no_grad()
+    def gen():
+        with ds.enable_grad():
+            yield ds.is_grad_enabled()
+        yield ds.is_grad_enabled()
+
+    g = gen()
+    assert next(g) is True and ds.is_grad_enabled()
+    with ds.no_grad():
+        assert next(g) is False
+        assert not ds.is_grad_enabled()
+    assert ds.is_grad_enabled()
+    assert list(g) == [] and ds.is_grad_enabled()
