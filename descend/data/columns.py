@@ -54,7 +54,7 @@ def way_out(name: str) -> str:
 def _unknown(path: Path, what: str, names: list[str], columns: Sequence[str]) -> DataFormatError:
     listed = ", ".join(f"{n!r}{did_you_mean(n, columns)}" for n in names)
     return DataFormatError(
-        f"{path}: no {what} column(s) {listed}; the columns are {', '.join(map(repr, columns))}"
+        f"{path}: {what} {listed}; the columns are {', '.join(map(repr, columns))}"
     )
 
 
@@ -99,7 +99,7 @@ def _chosen(path: Path, columns: Sequence[str], target: str, features: Sequence[
     names = _names("features", features)
     unknown = [n for n in names if n not in columns]
     if unknown:
-        raise _unknown(path, "feature", unknown, columns)
+        raise _unknown(path, "no feature column(s)", unknown, columns)
     if target in names:
         raise DataFormatError(f"the target column {target!r} cannot also be a feature")
     return names
@@ -109,7 +109,7 @@ def _kept(path: Path, columns: Sequence[str], target: str, drop: Sequence[str] |
     dropped = _names("drop", drop or ())
     unknown = [n for n in dropped if n not in columns]
     if unknown:
-        raise _unknown(path, "such", unknown, columns)
+        raise _unknown(path, "no column(s) to drop named", unknown, columns)
     if target in dropped:
         raise DataFormatError(f"drop= names the target column {target!r}; it is never a feature")
     return [n for n in columns if n != target and n not in dropped]

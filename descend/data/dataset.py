@@ -197,8 +197,8 @@ class Splits:
             the training data was (feature order, standardisation, label encoding); else None.
         notes: sentences about how the data was read that the user should see (a target read
             as regression although it looks like class labels, a target with a single value,
-            a class missing from the training split, text columns encoded as categories, a
-            standardised regression target); the command line prints them on stderr.
+            a class missing from the training split, text columns encoded as categories);
+            empty for ordinary data. The command line prints them on stderr.
     """
 
     train: Dataset

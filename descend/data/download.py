@@ -142,9 +142,17 @@ class _Verifier:
         )
 
 
+def _on_terminal() -> bool:
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def _progress_bar(total: int | None, description: str, enabled: bool) -> Any:
-    """A tqdm bar on stderr, or None when disabled or tqdm (optional) is not installed."""
-    if not enabled:
+    """A tqdm bar on stderr, or None when disabled, when stderr is not a terminal (a log file
+    or a pipe would fill with bar redraws), or when tqdm (optional) is not installed."""
+    if not enabled or not _on_terminal():
         return None
     try:
         from tqdm import tqdm

@@ -741,7 +741,8 @@ def load_tabular(
         holds the preprocessing for new data; ``notes`` lists what the user should know about
         how the data was read (a task chosen for a target that looks like classes, a target
         with one value, classes missing from the training split, text columns encoded as
-        categories, a standardised target), one sentence each, for the command line to print.
+        categories), one sentence each, for the command line to print; empty for ordinary
+        data.
 
     Raises:
         DatasetNotFoundError: a file does not exist.
@@ -927,13 +928,9 @@ def _notes(schema: TabularSchema, target: _Target, *, inferred: bool,
             f"feature column {feature!r} is text: one-hot encoded as {len(categories)} inputs "
             f"(one per category: {', '.join(categories)})"
         )
-    if schema.target_standardizer is not None:
-        mean, std = schema.target_standardizer.mean[0], schema.target_standardizer.std[0]
-        notes.append(
-            f"regression target {name!r} is standardised with the training split's mean "
-            f"{mean:.6g} and std {std:.6g}: losses are in these units, and predictions are "
-            "mapped back to the target's own (schema.decode_target)"
-        )
+    # (a standardised regression target is no surprise worth a note: it is the default, its
+    # statistics are in schema.target_standardizer, and predictions come back in the target's
+    # units; a note on every regression run would drown the ones that matter)
     return notes
 
 

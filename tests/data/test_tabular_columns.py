@@ -41,7 +41,7 @@ def test_drop_leaves_columns_out_and_keeps_file_order(tmp_path: Path):
     "options, message",
     [
         ({"features": ["sise"]}, r"no feature column\(s\) 'sise' \(did you mean 'size'\?\); the columns are 'size'"),
-        ({"drop": ["City"]}, r"no such column\(s\) 'City' \(did you mean 'city'\?\)"),
+        ({"drop": ["City"]}, r"no column\(s\) to drop named 'City' \(did you mean 'city'\?\)"),
         ({"drop": ["idd", "xyz"]}, r"'idd' \(did you mean 'id'\?\), 'xyz'; the columns"),
         ({"drop": ["price"]}, r"drop= names the target column 'price'"),
         ({"features": ["size"], "drop": ["id"]}, r"either features= .* or drop= .*, not both"),

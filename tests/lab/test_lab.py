@@ -204,8 +204,11 @@ def test_cli_missing_mnist_is_one_line(tmp_path, monkeypatch, capsys):
     status = main(["lab", "landscape", "--quick", "--quiet", "--no_download", "--data_dir",
                    str(tmp_path / "nothing"), "--logdir", str(tmp_path / "run")])
     assert status == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("descend lab: error: MNIST was not found")
+    err = capsys.readouterr().err
+    # one error, no traceback; the data layer's message lists its places on further lines
+    errors = [line for line in err.splitlines() if line.startswith("descend lab: error:")]
+    assert errors == ["descend lab: error: MNIST was not found. Looked in, in this order:"], err
+    assert "Traceback" not in err and err.rstrip().endswith("See docs/data.md.")
 
 
 def test_cli_rejects_an_unknown_experiment(capsys):
