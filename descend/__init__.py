@@ -15,7 +15,7 @@ from .ops import (
     softmax, sqrt, squeeze, stack, sub, sum, swapaxes, tanh, transpose, where,
 )
 from .tensor import Function, Tensor, ones, ones_like, tensor, zeros, zeros_like
-from .trace import Trace, trace
+from .tracing import Trace, trace
 from . import functional, losses, nn, optim, random  # noqa: E402  (they build on the above)
 from .random import manual_seed  # noqa: E402
 

@@ -216,7 +216,7 @@ def test_renderings(tmp_path):
 
 
 def test_value_summaries():
-    from descend.trace import summarize
+    from descend.tracing import summarize
 
     assert summarize(None) == "-"
     assert summarize(np.array(2.5)) == "2.5"
