@@ -108,6 +108,7 @@ def capacity(
         ax.set_ylim(-2.0, 2.0)
         ax.set_title(f"degree {d}: train {fit.train_mse:.3f}, test {fit.test_mse:.3g}", fontsize=9)
         ax.set_xlabel("x")
+    np.atleast_1d(axes)[0].set_ylabel("y")
     np.atleast_1d(axes)[0].legend(fontsize=7, loc="lower right")
     fig.suptitle(f"Polynomial fits to N={n_train} noisy samples (underfitting -> overfitting)")
     run.save_figure(fig, "fits.png")
@@ -126,11 +127,14 @@ def capacity(
     fig, axes = figure(1, 3, figsize=(11, 3.3))
     for ax, n in zip(axes[:2], (sizes[0], sizes[-1])):
         xs, ys, fit = size_fits[int(n)]
-        ax.plot(grid, true_function(grid), color="0.6", lw=1.5)
-        ax.plot(grid, fit.model.predict(grid), color="C3", lw=1.5)
-        ax.scatter(xs, ys, s=8 if n > 50 else 14, color="C0", zorder=3)
+        ax.plot(grid, true_function(grid), color="0.6", lw=1.5, label="sin(pi x)")
+        ax.plot(grid, fit.model.predict(grid), color="C3", lw=1.5, label="fit")
+        ax.scatter(xs, ys, s=8 if n > 50 else 14, color="C0", zorder=3, label="training data")
         ax.set_ylim(-2.0, 2.0)
         ax.set_title(f"degree {size_degree}, N = {n}", fontsize=9)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    axes[0].legend(fontsize=7, loc="lower right")
     ax = axes[2]
     ax.loglog(sizes, size_train, "o-", label="training error")
     ax.loglog(sizes, size_test, "s-", label="test error")

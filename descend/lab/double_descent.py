@@ -351,8 +351,9 @@ def _figures(run: RunDir, n: int, K: int, label_noise: float, repeats: int, widt
     run.save_figure(fig, "double_descent.png")
 
     fig, (ax, ax2) = figure(1, 2, figsize=(12, 4.4), width_ratios=[1.25, 1])
-    steps1 = np.array(heat_steps) + 1
-    mesh = ax.pcolormesh(steps1, np.arange(len(widths)), heat, cmap="magma_r", shading="nearest")
+    # from the first update on (at step 0 every readout is zero and the error ~0.9)
+    steps1 = np.array(heat_steps[1:]) + 1
+    mesh = ax.pcolormesh(steps1, np.arange(len(widths)), heat[:, 1:], cmap="magma_r", shading="nearest")
     ax.set_xscale("log")
     ax.set_yticks(np.arange(len(widths)))
     ax.set_yticklabels([f"{p}" + (" (threshold)" if p == threshold_width else "") for p in widths],
@@ -377,6 +378,8 @@ def _figures(run: RunDir, n: int, K: int, label_noise: float, repeats: int, widt
     for k, v in enumerate(noise_levels):
         ax.semilogx(nparams, noise_test[v], "o-", color=f"C{k}", label=f"label noise {v:.0%}")
     ax.axvline(n * K, color="k", ls=":", label="interpolation threshold")
+    ax.set_xticks(nparams, [f"{q}\n(p = {p})" for q, p in zip(nparams, noise_widths)], fontsize=7)
+    ax.set_xticks([], minor=True)
     ax.set_xlabel("trained parameters (p + 1) x 10")
     ax.set_ylabel("test error")
     ax.set_title("The peak grows with the label noise (cf. Nakkiran et al., Fig. 4)", fontsize=9)

@@ -133,13 +133,14 @@ def estimator_bias(
     for ax, (n, (b, u)) in zip(np.atleast_1d(axes), hist.items()):
         top = np.quantile(u, 0.99)
         bins = np.linspace(0, top, 60)
-        ax.hist(b, bins=bins, alpha=0.55, label="biased", density=True)
-        ax.hist(u, bins=bins, alpha=0.55, label="unbiased", density=True)
-        ax.axvline(b.mean(), color="C0", lw=1.2)
+        ax.hist(b, bins=bins, alpha=0.55, label="biased, 1/N", density=True)
+        ax.hist(u, bins=bins, alpha=0.55, label="unbiased, 1/(N-1)", density=True)
+        ax.axvline(b.mean(), color="C0", lw=1.2, label="their means")
         ax.axvline(u.mean(), color="C1", lw=1.2)
-        ax.axvline(var, color="k", lw=1, ls=":")
+        ax.axvline(var, color="k", lw=1, ls=":", label="true sigma^2")
         ax.set_title(f"N = {n}", fontsize=9)
         ax.set_xlabel("estimate of sigma^2")
+        ax.set_ylabel("probability density")
     np.atleast_1d(axes)[0].legend(fontsize=8)
     run.save_figure(fig, "histograms.png")
 

@@ -94,16 +94,26 @@ def schedules(
     names = list(built)
     cols = 4
     rows = (len(names) + cols - 1) // cols
-    fig, axes = figure(rows, cols, figsize=(3.3 * cols, 2.5 * rows), sharex=True)
+    fig, axes = figure(rows, cols, figsize=(3.3 * cols, 2.6 * rows), squeeze=False)
     for ax, name in zip(axes.flat, names):
-        ax.plot(steps, values[name], color="C0", lw=1.5)
+        if name.startswith("inverse_sqrt"):
+            # alpha_0 / sqrt(t + 1) falls by 10x in 100 updates: on a linear axis it looks
+            # like a step to 0, on log-log axes it is the straight line of slope -1/2 it is
+            ax.loglog(steps + 1, values[name], color="C0", lw=1.5)
+            ax.set_xlabel("update t + 1 (log scale)")
+            ax.xaxis.label.set_fontsize(7)
+        else:
+            ax.plot(steps, values[name], color="C0", lw=1.5)
+            ax.set_ylim(bottom=0)
         ax.set_title(f"{name}\n{built[name][1]}", fontsize=7.5)
-        ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("learning rate")
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("update t")
+    for ax in axes.flat:
+        if not ax.get_xlabel():
+            ax.set_xlabel("update t", fontsize=8)
     fig.suptitle(f"Learning-rate schedules over T = {total} updates (descend.optim.schedules)")
     run.save_figure(fig, "schedules.png")
 
@@ -112,7 +122,9 @@ def schedules(
         ax.plot(steps, values[name], lw=1.2, label=name, color=f"C{i % 10}",
                 ls="-" if i < 10 else "--")
     ax.set_xlabel("update t")
-    ax.set_ylabel("learning rate")
+    ax.set_ylabel("learning rate (log scale)")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-4, None)  # the schedules that reach 0 drop off the axis there
     ax.set_title("All schedules on one axis")
     ax.legend(fontsize=7, ncol=2)
     run.save_figure(fig, "schedules_overlay.png")

@@ -264,6 +264,9 @@ def mle(
     fig.colorbar(cs, ax=axes[0], label="p(y = 1 | x)")
     axes[0].scatter(xb[:, 0], xb[:, 1], c=yb, cmap="RdBu_r", s=8, edgecolors="k", linewidths=0.3)
     axes[0].set_title("Bernoulli output: sigmoid + binary cross-entropy", fontsize=9)
+    for ax in axes:
+        ax.set_xlabel("input x1")
+        ax.set_ylabel("input x2")
     base = np.array([[0.85, 0.25, 0.2], [0.2, 0.55, 0.85], [0.25, 0.7, 0.3]])
     img = (pc @ base).reshape(xx.shape + (3,))
     axes[1].imshow(img, origin="lower", extent=(-lim, lim, -lim, lim), alpha=0.75, aspect="auto")
