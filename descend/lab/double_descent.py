@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, current_variant, experiment, figure, fmt, md_table
 from ._mnist import load_flat_mnist
 
 __all__ = ["double_descent", "RandomFeatures"]
@@ -99,7 +99,7 @@ def _train_readout(features: np.ndarray, targets: np.ndarray, steps: int,
     init.zeros(readout.weight)
     # mse_loss averages over n*k entries: curvature 2 s_max^2 / (n k) = 2 / k here
     lr = 0.5 * k
-    opt = SGD(readout.parameters(), lr=lr, momentum=0.9, nesterov=True)
+    opt = SGD(readout.parameters(), lr=lr, momentum=0.9, nesterov=True, variant=current_variant())
     x = Tensor(features)
     t = Tensor(targets)
     record = set(record_every)

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, current_variant, experiment, figure, fmt, md_table
 
 __all__ = ["estimator_bias"]
 
@@ -31,7 +31,7 @@ def _mle_variance_by_descend(x: np.ndarray, steps: int = 1000) -> tuple[float, f
     mu = Tensor(np.zeros(1), requires_grad=True)
     log_var = Tensor(np.zeros(1), requires_grad=True)
     data = Tensor(x.reshape(-1, 1))
-    opt = Adam([mu, log_var], lr=0.05)
+    opt = Adam([mu, log_var], lr=0.05, variant=current_variant())
     for _ in range(steps):
         opt.zero_grad()
         mean = mu + data * 0.0  # broadcast the parameters to the data's shape

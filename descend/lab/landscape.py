@@ -1,6 +1,7 @@
 """``landscape``: the loss landscape of a trained MNIST MLP (Li et al. 2018).
 
-An MLP 784-H-10 (ReLU) is trained on MNIST with descend (Adam, minibatches). Then
+An MLP 784-H-10 (ReLU) is trained on MNIST with descend (SGD with momentum 0.9 and L2 weight
+decay, the learning rate cosine-decayed to 0, minibatches of 50). Then
 
 * **1-D linear interpolation** (Goodfellow et al. 2015): the loss along
   theta(alpha) = (1 - alpha) theta_0 + alpha theta*, from the initialisation theta_0 (alpha = 0)
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt
+from ._common import Result, RunDir, current_variant, experiment, figure, fmt
 from ._mnist import load_flat_mnist, subset
 
 __all__ = ["landscape", "filter_normalized_direction"]
@@ -106,7 +107,7 @@ def landscape(
     """
     from .. import functional as F
     from ..nn import Linear, ReLU, Sequential
-    from ..optim import SGD
+    from ..optim import SGD  # with momentum 0.9 (not Adam): see the summary
     from ..optim.schedules import cosine
     from ..tensor import Tensor
 
@@ -137,7 +138,8 @@ def landscape(
     total = epochs * train_set.num_batches(batch)
     # SGD with momentum, L2 weight decay (added to the gradient) and a learning rate decayed
     # to 0 (cosine), so that training ends close to a minimum of the regularised objective.
-    opt = SGD(params, lr=cosine(lr, total), momentum=0.9, weight_decay=weight_decay)
+    opt = SGD(params, lr=cosine(lr, total), momentum=0.9, weight_decay=weight_decay,
+              variant=current_variant())
     batch_rng = np.random.default_rng([seed, 1])
     for epoch in range(epochs):
         for xb, yb in train_set.batches(batch, rng=batch_rng):

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, md_table
+from ._common import Result, RunDir, current_variant, experiment, figure, md_table
 
 __all__ = ["schedules", "example_schedules"]
 
@@ -51,7 +51,7 @@ def _through_optimizer(schedule: Any, total: int) -> np.ndarray:
     from ..tensor import Tensor
 
     w = Tensor(np.zeros(1), requires_grad=True)
-    opt = SGD([w], lr=schedule)
+    opt = SGD([w], lr=schedule, variant=current_variant())
     seen = np.empty(total)
     w.grad = np.zeros(1)
     for t in range(total):

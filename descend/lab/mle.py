@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, current_variant, experiment, figure, fmt, md_table
 
 __all__ = ["mle"]
 
@@ -93,7 +93,7 @@ def _train(model: Any, loss_fn: Any, x: np.ndarray, steps: int, lr: float,
     from ..optim import Adam
     from ..tensor import Tensor
 
-    opt = Adam(model.parameters(), lr=lr)
+    opt = Adam(model.parameters(), lr=lr, variant=current_variant())
     inputs = Tensor(x)
     history: dict[str, list] = {"loss": [], "check_step": [], "check_loss": [], "check_nll": []}
     for t in range(steps + 1):

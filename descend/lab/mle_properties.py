@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, current_variant, experiment, figure, fmt, md_table
 
 __all__ = ["mle_properties", "fit_normal_mle"]
 
@@ -47,7 +47,7 @@ def fit_normal_mle(samples: np.ndarray, steps: int = 300, lr: float = 0.3) -> tu
     start_mu = np.median(samples, axis=1, keepdims=True)  # a data-dependent start, not the answer
     mu = Tensor(start_mu, requires_grad=True)
     log_var = Tensor(np.zeros((len(samples), 1)), requires_grad=True)
-    opt = Adam([mu, log_var], lr=cosine(lr, steps))
+    opt = Adam([mu, log_var], lr=cosine(lr, steps), variant=current_variant())
     zeros = Tensor(np.zeros(samples.shape))
     for _ in range(steps):
         opt.zero_grad()

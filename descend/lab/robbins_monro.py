@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, current_variant, experiment, figure, fmt, md_table
 
 __all__ = ["robbins_monro", "rate_functions"]
 
@@ -57,7 +57,7 @@ def _sgd_distances(X: np.ndarray, y: np.ndarray, theta_star: np.ndarray, lr: Any
     from ..tensor import Tensor
 
     w = Tensor(np.zeros(X.shape[1]), requires_grad=True)
-    opt = SGD([w], lr=lr)
+    opt = SGD([w], lr=lr, variant=current_variant())
     dist = np.empty(steps + 1)
     dist[0] = np.linalg.norm(w.data - theta_star)
     n = len(X)

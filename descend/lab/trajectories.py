@@ -315,8 +315,11 @@ def _animate(run: RunDir, paths: dict[str, dict[str, np.ndarray]], steps: dict[s
     frames_p = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
     path = run.path / "trajectories.gif"
     durations = [100] * (frames - 1) + [2000]  # hold the last frame
-    frames_p[0].save(path, save_all=True, append_images=frames_p[1:], duration=durations,
-                     loop=0, optimize=True)
+    from ..fileio import atomic_writer
+
+    with atomic_writer(path, "wb") as f:
+        frames_p[0].save(f, format="GIF", save_all=True, append_images=frames_p[1:],
+                         duration=durations, loop=0, optimize=True)
     return path
 
 
