@@ -34,7 +34,7 @@ import numpy as np
 from ..fileio import atomic_write, atomic_writer
 
 __all__ = ["Result", "RunDir", "Progress", "figure", "to_jsonable", "default_out_dir", "experiment",
-           "blas_threads", "current_variant", "VARIANTS"]
+           "blas_threads", "current_variant", "VARIANTS", "by_mode"]
 
 #: the optimizer formulas an experiment can use: PyTorch's, or the lecture's (``variant=``
 #: of ``descend.optim``: eps inside the square root, RMSProp's beta 0.9, the lecture's Nesterov).
@@ -95,6 +95,11 @@ def experiment(fn: F) -> F:
             _VARIANT.reset(token)
 
     return wrapper  # type: ignore[return-value]
+
+
+def by_mode(value: Any, quick: bool, quick_value: Any, full_value: Any) -> Any:
+    """``value`` when given (not None/0), else the quick or the full mode's default."""
+    return value if value else (quick_value if quick else full_value)
 
 
 def default_out_dir(name: str) -> Path:

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, experiment, figure, md_table
 
 __all__ = ["curvature", "hessian_vector_product", "top_eigenvalue"]
 

@@ -92,7 +92,7 @@ def _rmsprop(steps: int, coords: int, rng: np.random.Generator) -> dict[str, Any
         out[f"rhat_{v}"] = np.array([rr.mean() for _, rr in rec]) / second / (
             1 - beta ** np.arange(1, steps + 1))
         out[f"adam0_vs_bias_corrected_rmsprop_{v}"] = worst
-        out[f"first_grad"] = grads[1]
+        out["first_grad"] = grads[1]
     return out
 
 
