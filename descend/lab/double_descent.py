@@ -173,7 +173,7 @@ def double_descent(
         data_dir: where MNIST is (see :func:`descend.data.load_mnist`); also ``$DESCEND_DATA``.
         n_train: training examples (default 500; quick 200).
         label_noise: fraction of training labels replaced by a different random class.
-        widths: hidden widths (default: from n/20 to 20 n, denser near the threshold p = n - 1;
+        widths: hidden widths (default: from n/20 to 10 n, denser near the threshold p = n - 1;
             quick: n/5, n/2, n - 1, 2n, 10n).
         steps: training steps per network (default 2000; quick 1000).
         n_test: test examples (default 5000; quick 2000).
@@ -201,7 +201,7 @@ def double_descent(
             widths = [n // 5, n // 2, threshold_width, 2 * n, 10 * n]
         else:
             factors = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.5,
-                       2, 3, 5, 10, 20]
+                       2, 3, 5, 10]
             widths = sorted({max(1, int(round(f * n))) if f != 1.0 else threshold_width
                              for f in factors})
     widths = [int(w) for w in widths]

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, by_mode, experiment, figure, fmt, md_table
 
 __all__ = ["optimizer_internals"]
 
@@ -170,8 +170,8 @@ def optimizer_internals(
     """
     run = RunDir("optimizer-internals", out_dir, quick, verbose)
     say = run.progress
-    steps = int(steps or (60 if quick else 200))
-    coords = int(coords or (2000 if quick else 20000))
+    steps = int(by_mode(steps, quick, 60, 200))
+    coords = int(by_mode(coords, quick, 2000, 20000))
     rng = np.random.default_rng(seed)
     alpha = 0.1
     g0 = np.array([0.1, 1.0, 10.0])
@@ -196,11 +196,91 @@ def optimizer_internals(
     sums = {v: w[v].sum(axis=1) for v in VARIANTS}
     sum_err = {v: float(np.max(np.abs(sums[v] - (1 - beta1 ** i)))) for v in VARIANTS}
     mean = _adam_mean(min(steps, 60), coords, beta1, rng)
-    nest = _nesterov(12 if quick else 25, 0.05, 0.9)
+    nest = _nesterov(by_mode(None, quick, 12, 25), 0.05, 0.9)
     lk, lp = nest["lecture"], nest["pytorch"]
     nest_diff = float(np.max(np.abs(lk["lookahead"] - lp["lookahead"])))
     say(f"Nesterov: look-ahead points of the two variants differ by at most {fmt(nest_diff, 2)}")
 
+    _figure(g0, t, ada, alpha, rms, i, w, weights_steps, w_theory, beta1, sums, mean, coords, lk, run)
+    _tables(run, i, w, w_theory, t, rms)
+    first_r_ratio = {v: float(np.mean(rms[f"first_r_{v}"] / (g1 * g1))) for v in VARIANTS}
+    shat_ok = {v: bool(np.all(np.abs(mean[f"shat_{v}"] - 1) < 5 * mean[f"shat_se_{v}"] + 1e-12))
+               for v in VARIANTS}
+    checks = _checks(ada_dev, first_r_err, first_r_ratio, rms, w_err, sum_err, shat_ok, mean, nest_diff)
+    data = _data(steps, coords, seed, alpha, g0, ada, ada_dev, rms, first_r_ratio, beta1, w, w_theory, sums, mean, nest, nest_diff)
+    summary = _summary(ada_dev, first_r_ratio, rms, w_err, sum_err, mean, nest_diff)
+    return run.finish(data, summary, checks)
+
+
+def _tables(run, i, w, w_theory, t, rms):
+    run.save_csv("adam_weights.csv", ["i", "weight_lecture", "weight_pytorch", "theory"],
+                 zip(i, w["lecture"][-1], w["pytorch"][-1], w_theory))
+    run.save_csv("rmsprop_bias.csv", ["t"] + [f"{k}_{v}" for k in ("r", "rhat") for v in VARIANTS],
+                 zip(t, *[rms[f"{k}_{v}"] for k in ("r", "rhat") for v in VARIANTS]))
+
+
+def _data(steps, coords, seed, alpha, g0, ada, ada_dev, rms, first_r_ratio, beta1, w, w_theory, sums, mean, nest, nest_diff):
+    data: dict[str, Any] = {
+        "steps": steps, "coords": coords, "seed": seed, "alpha": alpha, "g0": g0,
+        "adagrad_step": {v: ada[v] for v in VARIANTS}, "adagrad_max_rel_dev": ada_dev,
+        "rmsprop_r_over_Eg2": {v: rms[f"r_{v}"] for v in VARIANTS},
+        "rmsprop_rhat_over_Eg2": {v: rms[f"rhat_{v}"] for v in VARIANTS},
+        "rmsprop_beta": {v: rms[f"beta_{v}"] for v in VARIANTS},
+        "rmsprop_first_r_over_g2": first_r_ratio,
+        "adam0_vs_bias_corrected_rmsprop": {v: rms[f"adam0_vs_bias_corrected_rmsprop_{v}"] for v in VARIANTS},
+        "adam_beta1": beta1, "adam_weights": {v: w[v][-1] for v in VARIANTS},
+        "adam_weights_theory": w_theory, "adam_weight_sums": sums,
+        "adam_s": {v: mean[f"s_{v}"] for v in VARIANTS}, "adam_shat": {v: mean[f"shat_{v}"] for v in VARIANTS},
+        "nesterov": {v: {k: nest[v][k] for k in ("lookahead", "grad", "v")} for v in VARIANTS},
+        "nesterov_max_difference": nest_diff,
+    }
+    return data
+
+
+def _checks(ada_dev, first_r_err, first_r_ratio, rms, w_err, sum_err, shat_ok, mean, nest_diff):
+    checks = {
+        "AdaGrad's step is alpha/sqrt(t) for every constant gradient (within 1e-5), both variants":
+            max(ada_dev.values()) < 1e-5,
+        "RMSProp's r after the first step is (1 - beta) g^2 (0.1 g^2 in the lecture), both variants":
+            max(first_r_err.values()) < 1e-12 and abs(first_r_ratio["lecture"] - 0.1) < 1e-12,
+        "Adam with beta1 = 0 takes the bias-corrected RMSProp step, both variants":
+            max(rms[f"adam0_vs_bias_corrected_rmsprop_{v}"] for v in VARIANTS) < 1e-9,
+        "Adam's s_t weights g_i by (1 - beta1) beta1^(t-i), summing to 1 - beta1^t":
+            max(w_err.values()) < 1e-12 and max(sum_err.values()) < 1e-12,
+        "s_hat is unbiased at every t (within 5 standard errors), s_1 = 0.1 E[g]":
+            all(shat_ok.values()) and abs(mean["s_lecture"][0] - 0.1) < 0.01,
+        "Nesterov: the lecture's look-ahead points equal PyTorch's iterates (to 1e-12)": nest_diff < 1e-12,
+    }
+    return checks
+
+
+def _summary(ada_dev, first_r_ratio, rms, w_err, sum_err, mean, nest_diff):
+    summary = f"""
+descend's optimizers, the lecture's formulas (`variant="lecture"`) and PyTorch's side by side,
+on parameters whose gradients are chosen; the state is read from `optimizer.state`.
+
+{md_table(["derivation in the lecture", "lecture variant", "PyTorch variant"], [
+    ["AdaGrad, constant g0: max rel. deviation of the step from alpha/sqrt(t)", ada_dev["lecture"], ada_dev["pytorch"]],
+    ["RMSProp: r after step 1, divided by g^2 (= 1 - beta)", first_r_ratio["lecture"], first_r_ratio["pytorch"]],
+    ["Adam(beta1 = 0) vs bias-corrected RMSProp: max difference / (lr t)",
+     rms["adam0_vs_bias_corrected_rmsprop_lecture"], rms["adam0_vs_bias_corrected_rmsprop_pytorch"]],
+    ["Adam: max error of the weights (1 - beta1) beta1^(t-i)", w_err["lecture"], w_err["pytorch"]],
+    ["Adam: max error of sum of weights vs 1 - beta1^t", sum_err["lecture"], sum_err["pytorch"]],
+    ["Adam: s_1 / E[g] (mean over coordinates)", mean["s_lecture"][0], mean["s_pytorch"][0]],
+])}
+
+The two variants differ in where eps goes (inside the square root in the lecture) and in
+RMSProp's default beta (0.9 in the lecture, 0.99 in PyTorch, so PyTorch's r starts at 0.01 g^2
+and stays biased for longer). The Nesterov panel draws the first updates of
+`SGD(momentum=0.9, nesterov=True, variant="lecture")` on 0.5 (x^2 + 10 y^2): from each iterate
+theta_t a momentum step -alpha beta v to the look-ahead point, the gradient evaluated there, and
+the gradient step -alpha g to theta_(t+1). The parameters descend stores are the look-ahead
+points, which are exactly PyTorch's iterates (largest difference {fmt(nest_diff, 2)}).
+"""
+    return summary
+
+
+def _figure(g0, t, ada, alpha, rms, i, w, weights_steps, w_theory, beta1, sums, mean, coords, lk, run):
     # ------------------------------------------------------------------------- figures
     fig, axes = figure(2, 3, figsize=(15, 8.6))
     ax = axes[0, 0]
@@ -267,64 +347,6 @@ def optimizer_internals(
     ax = axes[1, 2]
     _draw_nesterov(ax, lk, 0.05, 0.9)
     run.save_figure(fig, "optimizer_internals.png")
-
-    run.save_csv("adam_weights.csv", ["i", "weight_lecture", "weight_pytorch", "theory"],
-                 zip(i, w["lecture"][-1], w["pytorch"][-1], w_theory))
-    run.save_csv("rmsprop_bias.csv", ["t"] + [f"{k}_{v}" for k in ("r", "rhat") for v in VARIANTS],
-                 zip(t, *[rms[f"{k}_{v}"] for k in ("r", "rhat") for v in VARIANTS]))
-    first_r_ratio = {v: float(np.mean(rms[f"first_r_{v}"] / (g1 * g1))) for v in VARIANTS}
-    shat_ok = {v: bool(np.all(np.abs(mean[f"shat_{v}"] - 1) < 5 * mean[f"shat_se_{v}"] + 1e-12))
-               for v in VARIANTS}
-    checks = {
-        "AdaGrad's step is alpha/sqrt(t) for every constant gradient (within 1e-5), both variants":
-            max(ada_dev.values()) < 1e-5,
-        "RMSProp's r after the first step is (1 - beta) g^2 (0.1 g^2 in the lecture), both variants":
-            max(first_r_err.values()) < 1e-12 and abs(first_r_ratio["lecture"] - 0.1) < 1e-12,
-        "Adam with beta1 = 0 takes the bias-corrected RMSProp step, both variants":
-            max(rms[f"adam0_vs_bias_corrected_rmsprop_{v}"] for v in VARIANTS) < 1e-9,
-        "Adam's s_t weights g_i by (1 - beta1) beta1^(t-i), summing to 1 - beta1^t":
-            max(w_err.values()) < 1e-12 and max(sum_err.values()) < 1e-12,
-        "s_hat is unbiased at every t (within 5 standard errors), s_1 = 0.1 E[g]":
-            all(shat_ok.values()) and abs(mean["s_lecture"][0] - 0.1) < 0.01,
-        "Nesterov: the lecture's look-ahead points equal PyTorch's iterates (to 1e-12)": nest_diff < 1e-12,
-    }
-    data: dict[str, Any] = {
-        "steps": steps, "coords": coords, "seed": seed, "alpha": alpha, "g0": g0,
-        "adagrad_step": {v: ada[v] for v in VARIANTS}, "adagrad_max_rel_dev": ada_dev,
-        "rmsprop_r_over_Eg2": {v: rms[f"r_{v}"] for v in VARIANTS},
-        "rmsprop_rhat_over_Eg2": {v: rms[f"rhat_{v}"] for v in VARIANTS},
-        "rmsprop_beta": {v: rms[f"beta_{v}"] for v in VARIANTS},
-        "rmsprop_first_r_over_g2": first_r_ratio,
-        "adam0_vs_bias_corrected_rmsprop": {v: rms[f"adam0_vs_bias_corrected_rmsprop_{v}"] for v in VARIANTS},
-        "adam_beta1": beta1, "adam_weights": {v: w[v][-1] for v in VARIANTS},
-        "adam_weights_theory": w_theory, "adam_weight_sums": sums,
-        "adam_s": {v: mean[f"s_{v}"] for v in VARIANTS}, "adam_shat": {v: mean[f"shat_{v}"] for v in VARIANTS},
-        "nesterov": {v: {k: nest[v][k] for k in ("lookahead", "grad", "v")} for v in VARIANTS},
-        "nesterov_max_difference": nest_diff,
-    }
-    summary = f"""
-descend's optimizers, the lecture's formulas (`variant="lecture"`) and PyTorch's side by side,
-on parameters whose gradients are chosen; the state is read from `optimizer.state`.
-
-{md_table(["derivation in the lecture", "lecture variant", "PyTorch variant"], [
-    ["AdaGrad, constant g0: max rel. deviation of the step from alpha/sqrt(t)", ada_dev["lecture"], ada_dev["pytorch"]],
-    ["RMSProp: r after step 1, divided by g^2 (= 1 - beta)", first_r_ratio["lecture"], first_r_ratio["pytorch"]],
-    ["Adam(beta1 = 0) vs bias-corrected RMSProp: max difference / (lr t)",
-     rms["adam0_vs_bias_corrected_rmsprop_lecture"], rms["adam0_vs_bias_corrected_rmsprop_pytorch"]],
-    ["Adam: max error of the weights (1 - beta1) beta1^(t-i)", w_err["lecture"], w_err["pytorch"]],
-    ["Adam: max error of sum of weights vs 1 - beta1^t", sum_err["lecture"], sum_err["pytorch"]],
-    ["Adam: s_1 / E[g] (mean over coordinates)", mean["s_lecture"][0], mean["s_pytorch"][0]],
-])}
-
-The two variants differ in where eps goes (inside the square root in the lecture) and in
-RMSProp's default beta (0.9 in the lecture, 0.99 in PyTorch, so PyTorch's r starts at 0.01 g^2
-and stays biased for longer). The Nesterov panel draws the first updates of
-`SGD(momentum=0.9, nesterov=True, variant="lecture")` on 0.5 (x^2 + 10 y^2): from each iterate
-theta_t a momentum step -alpha beta v to the look-ahead point, the gradient evaluated there, and
-the gradient step -alpha g to theta_(t+1). The parameters descend stores are the look-ahead
-points, which are exactly PyTorch's iterates (largest difference {fmt(nest_diff, 2)}).
-"""
-    return run.finish(data, summary, checks)
 
 
 def _draw_nesterov(ax: Any, rec: dict[str, np.ndarray], lr: float, beta: float) -> None:

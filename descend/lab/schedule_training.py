@@ -148,7 +148,7 @@ def schedule_training(
         hidden: the MLP's hidden units; batch: minibatch size; lr: the initial learning rate.
         evaluations: dev evaluations per run (default 30; quick 6), on the 5,000 dev images
             (quick: 1,000).
-        repeats: repetitions (initialisation and minibatch order) averaged (default 3; quick 1).
+        repeats: repetitions (initialisation and minibatch order) averaged (default 2; quick 1).
         variant: ``"pytorch"`` or ``"lecture"``: the formulas of ``descend.optim.Adam``.
 
     Returns:
@@ -170,7 +170,7 @@ def schedule_training(
     n_train = int(by_mode(n_train, quick, 2000, 55_000))
     epochs = int(by_mode(epochs, quick, 2, 5))
     evaluations = int(by_mode(evaluations, quick, 6, 30))
-    repeats = int(by_mode(repeats, quick, 1, 3))
+    repeats = int(by_mode(repeats, quick, 1, 2))
     rng = np.random.default_rng(seed)
     splits = load_flat_mnist(data_dir, download)
     x_train, y_train = subset(splits.train.x, splits.train.y, n_train, rng)
