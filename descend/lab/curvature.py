@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, md_table
+from ._common import Result, RunDir, by_mode, experiment, figure, md_table
 
 __all__ = ["curvature", "hessian_vector_product", "top_eigenvalue"]
 
@@ -89,6 +89,13 @@ class _FlatModel:
         return np.concatenate([p.grad.reshape(-1) for p in self.params])
 
 
+def _stability_csv(run: RunDir, q_runs: dict, lam_q: float, n_runs: dict, lam_n: float) -> None:
+    run.save_csv("stability.csv", ["problem", "lr_factor", "lr", "initial_loss", "max_loss", "final_loss", "steps_run"],
+                 [[name, c, c * 2 / lam, r[0], r.max(), r[-1], len(r) - 1]
+                  for name, runs, lam in (("quadratic", q_runs, lam_q), ("network", n_runs, lam_n))
+                  for c, r in runs.items()])
+
+
 def _gd(loss: Callable[[np.ndarray], float], grad: Grad, theta: np.ndarray, lr: float,
         steps: int) -> np.ndarray:
     """Plain gradient descent; the loss after every step (stops at inf/NaN or 1e12)."""
@@ -129,8 +136,8 @@ def curvature(
 
     run = RunDir("curvature", out_dir, quick, verbose)
     say = run.progress
-    steps = int(steps or (150 if quick else 300))
-    hidden = int(hidden or (8 if quick else 16))
+    steps = int(by_mode(steps, quick, 150, 300))
+    hidden = int(by_mode(hidden, quick, 8, 16))
     rng = np.random.default_rng(seed)
     factors = (0.5, 0.9, 1.1, 1.5)
 
@@ -158,7 +165,7 @@ def curvature(
     q_runs = {c: _gd(q_loss, q_grad, theta0, c * 2 / lam_q, steps) for c in factors}
 
     # ---- a small tanh network, full-batch MSE, float64
-    n = 64 if quick else 128
+    n = by_mode(None, quick, 64, 128)
     x = np.linspace(-2, 2, n)[:, None]
     y = np.sin(2 * x) + 0.1 * np.random.default_rng([seed, 2]).standard_normal((n, 1))
     xt, yt = Tensor(x), Tensor(y)
@@ -169,7 +176,7 @@ def curvature(
     flat = _FlatModel(model, lambda m: F.mse_loss(m(xt), yt))
     theta = flat.get()
     # train towards a minimum with a safe small rate, so that the quadratic model holds there
-    pre_steps = 1500 if quick else 4000
+    pre_steps = by_mode(None, quick, 1500, 4000)
     for _ in range(pre_steps):
         theta = theta - 0.05 * flat.grad(theta)
     lam_n, v_top, hist_n = top_eigenvalue(flat.grad, theta, iterations=300,
@@ -188,6 +195,71 @@ def curvature(
         r = n_runs[c]
         say(f"network, lr = {c} x 2/lambda_max: loss {r[0]:.4g} -> max {r.max():.4g} -> final {r[-1]:.4g}")
 
+    _figure(factors, q_runs, eig, hist_q, hist_n, spectrum, n_runs, hidden, P, run)
+    _stability_csv(run, q_runs, lam_q, n_runs, lam_n)
+    run.save_csv("spectrum.csv", ["eigenvalue"], [[e] for e in spectrum])
+
+    checks = _checks(steps, lam_q, eig, lam_n, spectrum, q_runs, n_runs)
+    data: dict[str, Any] = {
+        "seed": seed, "steps": steps, "factors": factors,
+        "quadratic": {"eigenvalues": eig, "lambda_max_power": lam_q, "power_history": hist_q,
+                      "losses": {str(c): r for c, r in q_runs.items()}},
+        "network": {"hidden": hidden, "parameters": P, "pretraining_steps": pre_steps,
+                    "lambda_max_power": lam_n, "lambda_max_full": float(spectrum[-1]),
+                    "spectrum": spectrum, "power_history": hist_n,
+                    "losses": {str(c): r for c, r in n_runs.items()}},
+    }
+    summary = _summary(d, eig, lam_q, hist_q, steps, q_runs, hidden, P, n, pre_steps, lam_n, spectrum, n_runs)
+    return run.finish(data, summary, checks)
+
+
+def _checks(steps, lam_q, eig, lam_n, spectrum, q_runs, n_runs):
+    def diverged(r: np.ndarray) -> bool:
+        return len(r) <= steps or r[-1] > 1e6 * r[0]
+
+    checks = {
+        "power iteration finds the quadratic's lambda_max (relative error < 1e-6)":
+            abs(lam_q / eig.max() - 1) < 1e-6,
+        "power iteration finds the network's lambda_max (full Hessian, relative error < 1e-3)":
+            abs(lam_n / spectrum[-1] - 1) < 1e-3,
+        "quadratic: GD converges at 0.5 and 0.9 x 2/lambda_max, diverges at 1.1 and 1.5":
+            all(q_runs[c][-1] < 1e-3 * q_runs[c][0] for c in (0.5, 0.9))
+            and all(diverged(q_runs[c]) for c in (1.1, 1.5)),
+        "network: below 2/lambda_max the loss never rises above its start":
+            all(n_runs[c].max() <= n_runs[c][0] * (1 + 1e-9) for c in (0.5, 0.9)),
+        "network: above 2/lambda_max the loss rises at least tenfold":
+            all(n_runs[c].max() > 10 * n_runs[c][0] for c in (1.1, 1.5)),
+    }
+    return checks
+
+
+def _summary(d, eig, lam_q, hist_q, steps, q_runs, hidden, P, n, pre_steps, lam_n, spectrum, n_runs):
+    summary = f"""
+**Quadratic** 0.5 theta^T A theta in {d} dimensions, eigenvalues {eig.min():g} .. {eig.max():g}:
+power iteration on Hessian-vector products (each the central difference of two descend
+gradients) finds lambda_max = {lam_q:.8f} in {len(hist_q)} products. Gradient descent at
+alpha = c x 2/lambda_max:
+
+{md_table(["c", "initial loss", "largest loss", f"loss after {steps} steps (or at divergence)"],
+          [[c, r[0], r.max(), r[-1]] for c, r in q_runs.items()])}
+
+**Network** 1-{hidden}-{hidden}-1 (tanh, {P} parameters, full-batch MSE on {n} noisy points of
+sin 2x), first trained {pre_steps} steps at lr 0.05. At that point power iteration gives
+lambda_max = {lam_n:.6g}; the full Hessian (built column by column from the same finite
+differences) has {spectrum[-1]:.6g}, and most of its {P} eigenvalues are near 0. From a point
+displaced by 1e-3 along the top eigenvector:
+
+{md_table(["c", "initial loss", "largest loss", "final loss"],
+          [[c, r[0], r.max(), r[-1]] for c, r in n_runs.items()])}
+
+Below 2/lambda_max the loss only falls; above it the displacement along the top eigenvector
+grows by |1 - alpha lambda_max| > 1 per step and the loss shoots up (on a network it need not
+go to infinity: once far from the minimum the curvature changes).
+"""
+    return summary
+
+
+def _figure(factors, q_runs, eig, hist_q, hist_n, spectrum, n_runs, hidden, P, run):
     # ------------------------------------------------------------------------- figures
     fig, axes = figure(2, 2, figsize=(12, 8.6))
     colors = dict(zip(factors, ("C0", "C2", "C1", "C3")))
@@ -226,58 +298,3 @@ def curvature(
     ax.set_title("The network's Hessian spectrum at that point: a few large outliers", fontsize=10)
     ax.legend(fontsize=8)
     run.save_figure(fig, "curvature.png")
-
-    run.save_csv("stability.csv", ["problem", "lr_factor", "lr", "initial_loss", "max_loss", "final_loss", "steps_run"],
-                 [[name, c, c * 2 / lam, r[0], r.max(), r[-1], len(r) - 1]
-                  for name, runs, lam in (("quadratic", q_runs, lam_q), ("network", n_runs, lam_n))
-                  for c, r in runs.items()])
-    run.save_csv("spectrum.csv", ["eigenvalue"], [[e] for e in spectrum])
-
-    def diverged(r: np.ndarray) -> bool:
-        return len(r) <= steps or r[-1] > 1e6 * r[0]
-
-    checks = {
-        "power iteration finds the quadratic's lambda_max (relative error < 1e-6)":
-            abs(lam_q / eig.max() - 1) < 1e-6,
-        "power iteration finds the network's lambda_max (full Hessian, relative error < 1e-3)":
-            abs(lam_n / spectrum[-1] - 1) < 1e-3,
-        "quadratic: GD converges at 0.5 and 0.9 x 2/lambda_max, diverges at 1.1 and 1.5":
-            all(q_runs[c][-1] < 1e-3 * q_runs[c][0] for c in (0.5, 0.9))
-            and all(diverged(q_runs[c]) for c in (1.1, 1.5)),
-        "network: below 2/lambda_max the loss never rises above its start":
-            all(n_runs[c].max() <= n_runs[c][0] * (1 + 1e-9) for c in (0.5, 0.9)),
-        "network: above 2/lambda_max the loss rises at least tenfold":
-            all(n_runs[c].max() > 10 * n_runs[c][0] for c in (1.1, 1.5)),
-    }
-    data: dict[str, Any] = {
-        "seed": seed, "steps": steps, "factors": factors,
-        "quadratic": {"eigenvalues": eig, "lambda_max_power": lam_q, "power_history": hist_q,
-                      "losses": {str(c): r for c, r in q_runs.items()}},
-        "network": {"hidden": hidden, "parameters": P, "pretraining_steps": pre_steps,
-                    "lambda_max_power": lam_n, "lambda_max_full": float(spectrum[-1]),
-                    "spectrum": spectrum, "power_history": hist_n,
-                    "losses": {str(c): r for c, r in n_runs.items()}},
-    }
-    summary = f"""
-**Quadratic** 0.5 theta^T A theta in {d} dimensions, eigenvalues {eig.min():g} .. {eig.max():g}:
-power iteration on Hessian-vector products (each the central difference of two descend
-gradients) finds lambda_max = {lam_q:.8f} in {len(hist_q)} products. Gradient descent at
-alpha = c x 2/lambda_max:
-
-{md_table(["c", "initial loss", "largest loss", f"loss after {steps} steps (or at divergence)"],
-          [[c, r[0], r.max(), r[-1]] for c, r in q_runs.items()])}
-
-**Network** 1-{hidden}-{hidden}-1 (tanh, {P} parameters, full-batch MSE on {n} noisy points of
-sin 2x), first trained {pre_steps} steps at lr 0.05. At that point power iteration gives
-lambda_max = {lam_n:.6g}; the full Hessian (built column by column from the same finite
-differences) has {spectrum[-1]:.6g}, and most of its {P} eigenvalues are near 0. From a point
-displaced by 1e-3 along the top eigenvector:
-
-{md_table(["c", "initial loss", "largest loss", "final loss"],
-          [[c, r[0], r.max(), r[-1]] for c, r in n_runs.items()])}
-
-Below 2/lambda_max the loss only falls; above it the displacement along the top eigenvector
-grows by |1 - alpha lambda_max| > 1 per step and the loss shoots up (on a network it need not
-go to infinity: once far from the minimum the curvature changes).
-"""
-    return run.finish(data, summary, checks)

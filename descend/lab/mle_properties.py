@@ -130,6 +130,67 @@ def mle_properties(
     say(f"Normal: m MSE(mean) / CR bound {fmt(float(mean_rel.min()), 3)}..{fmt(float(mean_rel.max()), 3)}; "
         f"MSE(median) / MSE(mean) at m = {sizes[-1]}: {ratio[-1]:.3f} (pi/2 = {np.pi / 2:.3f})")
 
+    _figure(sizes, p_mu, eps, p_mu_exact, p_var, repeats, mu, sigma, cr_normal, cr_laplace, eff, run)
+    run.save_csv("consistency.csv", ["m", "p_mu", "p_mu_exact", "p_var"],
+                 zip(sizes, p_mu, p_mu_exact, p_var))
+    run.save_csv("efficiency.csv", ["m", "normal_mean", "normal_median", "laplace_mean", "laplace_median"],
+                 zip(sizes, eff["normal"]["mean"], eff["normal"]["median"], eff["laplace"]["mean"],
+                     eff["laplace"]["median"]))
+    big = [j for j, m in enumerate(sizes) if m >= 20]
+    lap_ratio = np.array(eff["laplace"]["mean"]) / np.array(eff["laplace"]["median"])
+    checks = _checks(fit_err, eps, p_mu, p_mu_exact, se, p_var, mean_rel, se_rel, ratio, big, lap_ratio)
+    data: dict[str, Any] = {
+        "mu": mu, "sigma": sigma, "eps": eps, "sizes": sizes, "repeats": repeats,
+        "repeats_efficiency": reps_eff, "seed": seed, "fit_max_difference": fit_err,
+        "p_mu": p_mu, "p_mu_exact": p_mu_exact, "p_var": p_var,
+        "cramer_rao": {"normal": cr_normal, "laplace": cr_laplace},
+        "m_mse": eff, "median_over_mean_normal": ratio, "mean_over_median_laplace": lap_ratio,
+    }
+    summary = _summary(repeats, mu, sigma, fit_err, eps, p_mu, sizes, reps_eff, cr_normal, eff, ratio, cr_laplace)
+    return run.finish(data, summary, checks)
+
+
+def _checks(fit_err, eps, p_mu, p_mu_exact, se, p_var, mean_rel, se_rel, ratio, big, lap_ratio):
+    checks = {
+        "descend's gradient-descent fits equal the closed-form MLE (mean, biased variance)":
+            fit_err < 1e-4,
+        f"P(|mu_m - mu| > {eps}) matches the exact value (within 4 standard errors + 0.01)":
+            bool(np.all(np.abs(np.array(p_mu) - p_mu_exact) <= 4 * se + 0.01)),
+        "P(|theta_m - theta| > eps) falls to below 1% at the largest m, for mu and sigma^2":
+            p_mu[-1] < 0.01 and p_var[-1] < 0.01 and p_mu[0] > 0.3,
+        "m MSE of the mean (the Normal's MLE) is the Cramér-Rao bound (within 5 standard errors)":
+            bool(np.all(np.abs(mean_rel - 1) < 5 * se_rel)),
+        "the median's MSE is above the bound for m >= 20, its ratio to the mean's near pi/2 (10%)":
+            bool(np.all(ratio[big] > 1.3)) and abs(ratio[-1] / (np.pi / 2) - 1) < 0.1,
+        "for Laplace data the median (its MLE) beats the mean for m >= 20":
+            bool(np.all(lap_ratio[big] > 1.2)),
+    }
+    return checks
+
+
+def _summary(repeats, mu, sigma, fit_err, eps, p_mu, sizes, reps_eff, cr_normal, eff, ratio, cr_laplace):
+    summary = f"""
+**Consistency.** For each m, {repeats} samples of N({mu:g}, {sigma:g}^2); descend fits the MLE of
+every sample at once (Adam on `gaussian_nll_loss`, one (mu, log sigma^2) pair per sample) and
+lands on the closed-form MLE (sample mean, biased variance) to {fmt(fit_err, 2)}. The fraction
+of fits farther than eps = {eps} from the truth falls from {p_mu[0]:.2f} at m = {sizes[0]} to
+{p_mu[-1]:.3f} at m = {sizes[-1]}, as the exact P(|Z| > eps sqrt(m)/sigma) says.
+
+**Efficiency.** {reps_eff} samples per m; m x MSE of the location estimates (the Cramér-Rao bound
+is 1/I(mu) = sigma^2 = {cr_normal:g} for the Normal):
+
+{md_table(["m", "Normal: mean (MLE)", "Normal: median", "median / mean", "Laplace: mean", "Laplace: median (MLE)"],
+          [[m, eff['normal']['mean'][j], eff['normal']['median'][j], ratio[j], eff['laplace']['mean'][j],
+            eff['laplace']['median'][j]] for j, m in enumerate(sizes)])}
+
+The MLE attains the bound; the median, also consistent, needs pi/2 = 1.571 times as many
+examples for the same accuracy. With Laplace data (bound b^2 = {cr_laplace:.3g}) the median is
+the MLE and wins: efficiency is a property of the MLE under the true model.
+"""
+    return summary
+
+
+def _figure(sizes, p_mu, eps, p_mu_exact, p_var, repeats, mu, sigma, cr_normal, cr_laplace, eff, run):
     # ------------------------------------------------------------------------- figures
     fig, axes = figure(1, 3, figsize=(15, 4.4))
     ax = axes[0]
@@ -156,51 +217,3 @@ def mle_properties(
         ax.set_ylim(0, None)
         ax.legend(fontsize=8)
     run.save_figure(fig, "mle_properties.png")
-
-    run.save_csv("consistency.csv", ["m", "p_mu", "p_mu_exact", "p_var"],
-                 zip(sizes, p_mu, p_mu_exact, p_var))
-    run.save_csv("efficiency.csv", ["m", "normal_mean", "normal_median", "laplace_mean", "laplace_median"],
-                 zip(sizes, eff["normal"]["mean"], eff["normal"]["median"], eff["laplace"]["mean"],
-                     eff["laplace"]["median"]))
-    big = [j for j, m in enumerate(sizes) if m >= 20]
-    lap_ratio = np.array(eff["laplace"]["mean"]) / np.array(eff["laplace"]["median"])
-    checks = {
-        "descend's gradient-descent fits equal the closed-form MLE (mean, biased variance)":
-            fit_err < 1e-4,
-        f"P(|mu_m - mu| > {eps}) matches the exact value (within 4 standard errors + 0.01)":
-            bool(np.all(np.abs(np.array(p_mu) - p_mu_exact) <= 4 * se + 0.01)),
-        "P(|theta_m - theta| > eps) falls to below 1% at the largest m, for mu and sigma^2":
-            p_mu[-1] < 0.01 and p_var[-1] < 0.01 and p_mu[0] > 0.3,
-        "m MSE of the mean (the Normal's MLE) is the Cramér-Rao bound (within 5 standard errors)":
-            bool(np.all(np.abs(mean_rel - 1) < 5 * se_rel)),
-        "the median's MSE is above the bound for m >= 20, its ratio to the mean's near pi/2 (10%)":
-            bool(np.all(ratio[big] > 1.3)) and abs(ratio[-1] / (np.pi / 2) - 1) < 0.1,
-        "for Laplace data the median (its MLE) beats the mean for m >= 20":
-            bool(np.all(lap_ratio[big] > 1.2)),
-    }
-    data: dict[str, Any] = {
-        "mu": mu, "sigma": sigma, "eps": eps, "sizes": sizes, "repeats": repeats,
-        "repeats_efficiency": reps_eff, "seed": seed, "fit_max_difference": fit_err,
-        "p_mu": p_mu, "p_mu_exact": p_mu_exact, "p_var": p_var,
-        "cramer_rao": {"normal": cr_normal, "laplace": cr_laplace},
-        "m_mse": eff, "median_over_mean_normal": ratio, "mean_over_median_laplace": lap_ratio,
-    }
-    summary = f"""
-**Consistency.** For each m, {repeats} samples of N({mu:g}, {sigma:g}^2); descend fits the MLE of
-every sample at once (Adam on `gaussian_nll_loss`, one (mu, log sigma^2) pair per sample) and
-lands on the closed-form MLE (sample mean, biased variance) to {fmt(fit_err, 2)}. The fraction
-of fits farther than eps = {eps} from the truth falls from {p_mu[0]:.2f} at m = {sizes[0]} to
-{p_mu[-1]:.3f} at m = {sizes[-1]}, as the exact P(|Z| > eps sqrt(m)/sigma) says.
-
-**Efficiency.** {reps_eff} samples per m; m x MSE of the location estimates (the Cramér-Rao bound
-is 1/I(mu) = sigma^2 = {cr_normal:g} for the Normal):
-
-{md_table(["m", "Normal: mean (MLE)", "Normal: median", "median / mean", "Laplace: mean", "Laplace: median (MLE)"],
-          [[m, eff['normal']['mean'][j], eff['normal']['median'][j], ratio[j], eff['laplace']['mean'][j],
-            eff['laplace']['median'][j]] for j, m in enumerate(sizes)])}
-
-The MLE attains the bound; the median, also consistent, needs pi/2 = 1.571 times as many
-examples for the same accuracy. With Laplace data (bound b^2 = {cr_laplace:.3g}) the median is
-the MLE and wins: efficiency is a property of the MLE under the true model.
-"""
-    return run.finish(data, summary, checks)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, by_mode, experiment, figure, fmt, md_table
 from ._mnist import load_flat_mnist, subset
 from .landscape import filter_normalized_direction
 
@@ -69,6 +69,47 @@ def _build(depth: int, width: int, residual: bool, rng: np.random.Generator, wei
     return model
 
 
+def _train(model: Any, x: np.ndarray, y: np.ndarray, lr: float, total: int, epochs: int, batch: int,
+           variant: str, batch_rng: np.random.Generator, loss_of: Any) -> list[float]:
+    """SGD with momentum 0.9, the rate cosine-decayed over ``total`` updates; the training
+    loss before training and after each epoch."""
+    from .. import functional as F
+    from ..optim import SGD
+    from ..optim.schedules import cosine
+    from ..tensor import Tensor
+
+    opt = SGD(list(model.parameters()), lr=cosine(lr, total), momentum=0.9, variant=variant)
+    losses = [loss_of(model)]
+    n_train = len(x)
+    for _ in range(epochs):
+        perm = batch_rng.permutation(n_train)
+        for b in range(n_train // batch):
+            idx = perm[b * batch:(b + 1) * batch]
+            opt.zero_grad()
+            F.cross_entropy(model(Tensor(x[idx])), y[idx]).backward()
+            opt.step()
+        losses.append(loss_of(model))
+    return losses
+
+
+def _surface(params: list[Any], coords: np.ndarray, dir_rng: np.random.Generator, loss_of: Any,
+             model: Any) -> np.ndarray:
+    """The loss on the plane theta* + a d1 + b d2 (filter-normalised random d1, d2); the
+    parameters are restored afterwards."""
+    theta = [p.data.copy() for p in params]
+    d1 = filter_normalized_direction(theta, dir_rng)
+    d2 = filter_normalized_direction(theta, dir_rng)
+    surface = np.empty((len(coords), len(coords)))
+    for i, b in enumerate(coords):
+        for j, a in enumerate(coords):
+            for p, t0, u, v in zip(params, theta, d1, d2):
+                p.data[...] = t0 + a * u + b * v
+            surface[i, j] = loss_of(model)
+    for p, t0 in zip(params, theta):
+        p.data[...] = t0
+    return surface
+
+
 @experiment
 def residual_landscape(
     out_dir: str | os.PathLike | None = None,
@@ -108,18 +149,16 @@ def residual_landscape(
     """
     from .. import functional as F
     from ..autograd import no_grad
-    from ..optim import SGD
-    from ..optim.schedules import cosine
     from ..tensor import Tensor
 
     run = RunDir("residual-landscape", out_dir, quick, verbose)
     say = run.progress
-    depth = int(depth or (12 if quick else 20))
-    width = int(width or (16 if quick else 32))
-    n_train = int(n_train or (2000 if quick else 10_000))
-    epochs = int(epochs or (5 if quick else 6))
-    n_eval = int(n_eval or (300 if quick else 1000))
-    grid = int(grid or (11 if quick else 41))
+    depth = int(by_mode(depth, quick, 12, 20))
+    width = int(by_mode(width, quick, 16, 32))
+    n_train = int(by_mode(n_train, quick, 2000, 10_000))
+    epochs = int(by_mode(epochs, quick, 5, 6))
+    n_eval = int(by_mode(n_eval, quick, 300, 1000))
+    grid = int(by_mode(grid, quick, 11, 41))
     rng = np.random.default_rng(seed)
     splits = load_flat_mnist(data_dir, download)
     x, y = subset(splits.train.x, splits.train.y, n_train, rng)
@@ -137,35 +176,57 @@ def residual_landscape(
     for name, residual in (("plain", False), ("residual", True)):
         model = _build(depth, width, residual, rng, init_weights)  # the same initial weights
         params = list(model.parameters())
-        opt = SGD(params, lr=cosine(lr, total), momentum=0.9, variant=variant)
-        batch_rng = np.random.default_rng([seed, 2])
-        losses = [loss_of(model)]
-        for _ in range(epochs):
-            perm = batch_rng.permutation(n_train)
-            for b in range(n_train // batch):
-                idx = perm[b * batch:(b + 1) * batch]
-                opt.zero_grad()
-                F.cross_entropy(model(Tensor(x[idx])), y[idx]).backward()
-                opt.step()
-            losses.append(loss_of(model))
-        theta = [p.data.copy() for p in params]
-        dir_rng = np.random.default_rng([seed, 3])  # the same random draws for both
-        d1 = filter_normalized_direction(theta, dir_rng)
-        d2 = filter_normalized_direction(theta, dir_rng)
-        surface = np.empty((grid, grid))
-        for i, b in enumerate(coords):
-            for j, a in enumerate(coords):
-                for p, t0, u, v in zip(params, theta, d1, d2):
-                    p.data[...] = t0 + a * u + b * v
-                surface[i, j] = loss_of(model)
-        for p, t0 in zip(params, theta):
-            p.data[...] = t0
+        losses = _train(model, x, y, lr, total, epochs, batch, variant, np.random.default_rng([seed, 2]),
+                        loss_of)
+        surface = _surface(params, coords, np.random.default_rng([seed, 3]), loss_of, model)
         rough = surface_roughness(surface)
         results[name] = {"epoch_loss": losses, "surface": surface, **rough}
         say(f"{name}: training loss {losses[0]:.3f} -> {losses[-1]:.4f}; surface from "
             f"{surface.min():.3g} to {surface.max():.3g}, non-convex at {rough['nonconvex_fraction']:.1%} "
             f"of the grid, {rough['local_minima']} local minima")
 
+    _figures(coords, results, grid, depth, epochs, n_eval, width, run)
+    run.save_csv("roughness.csv", ["network", "final_training_loss", "nonconvex_fraction", "local_minima",
+                                   "surface_min", "surface_max"],
+                 [[n, r["epoch_loss"][-1], r["nonconvex_fraction"], r["local_minima"], r["surface"].min(),
+                   r["surface"].max()] for n, r in results.items()])
+    p_, r_ = results["plain"], results["residual"]
+    checks = {
+        "the plain network's surface is non-convex at more grid points than the residual one's":
+            p_["nonconvex_fraction"] > r_["nonconvex_fraction"],
+        "with skip connections the same network trains to a lower loss":
+            r_["epoch_loss"][-1] < p_["epoch_loss"][-1],
+    }
+    data: dict[str, Any] = {
+        "depth": depth, "width": width, "n_train": n_train, "epochs": epochs, "n_eval": n_eval,
+        "grid": grid, "lr": lr, "variant": variant, "seed": seed, "coords": coords,
+        **{f"{n}_{k}": v for n, r in results.items() for k, v in r.items()},
+    }
+    summary = _summary(width, depth, n_train, epochs, variant, lr, batch, n_eval, grid, results)
+    return run.finish(data, summary, checks)
+
+
+def _summary(width, depth, n_train, epochs, variant, lr, batch, n_eval, grid, results):
+    summary = f"""
+Two MLPs 784-{width}-[{depth} blocks {width}->{width}]-10 from the same initial draws (He
+normal; in the residual network each branch's weights divided by sqrt({depth}), so that the
+sum of {depth} branches keeps the signal's scale), one with plain blocks
+`Sequential(Linear, ReLU)`, one with the same blocks wrapped in `descend.nn.Residual`, trained on {n_train} MNIST images ({epochs} epochs, SGD momentum 0.9,
+variant `{variant}`, lr {lr:g} cosine-decayed, batch {batch}, the same minibatches). The training
+loss on {n_eval} images around each solution, on a {grid}x{grid} grid of the plane spanned by
+two filter-normalised random directions:
+
+{md_table(["network", "training loss", "non-convex grid points", "local minima", "loss range on the plane"],
+          [[n, r['epoch_loss'][-1], f"{r['nonconvex_fraction']:.1%}", r['local_minima'],
+            f"{fmt(r['surface'].min(), 3)} .. {fmt(r['surface'].max(), 3)}"] for n, r in results.items()])}
+
+As in Li et al.'s Figure 1 (on the lecture's slide), the network without skip connections has
+the rougher, less convex surface, and it trains worse from the same start.
+"""
+    return summary
+
+
+def _figures(coords, results, grid, depth, epochs, n_eval, width, run):
     # ------------------------------------------------------------------------- figures
     fig = figure(1, 3, figsize=(15.5, 4.8), subplot_kw=None)[0]
     fig.clf()
@@ -201,37 +262,3 @@ def residual_landscape(
         ax.set_ylabel("filter-normalised direction 2")
         ax.set_title(f"{name.capitalize()}: contours of log10 training loss", fontsize=10)
     run.save_figure(fig, "residual_contours.png")
-
-    run.save_csv("roughness.csv", ["network", "final_training_loss", "nonconvex_fraction", "local_minima",
-                                   "surface_min", "surface_max"],
-                 [[n, r["epoch_loss"][-1], r["nonconvex_fraction"], r["local_minima"], r["surface"].min(),
-                   r["surface"].max()] for n, r in results.items()])
-    p_, r_ = results["plain"], results["residual"]
-    checks = {
-        "the plain network's surface is non-convex at more grid points than the residual one's":
-            p_["nonconvex_fraction"] > r_["nonconvex_fraction"],
-        "with skip connections the same network trains to a lower loss":
-            r_["epoch_loss"][-1] < p_["epoch_loss"][-1],
-    }
-    data: dict[str, Any] = {
-        "depth": depth, "width": width, "n_train": n_train, "epochs": epochs, "n_eval": n_eval,
-        "grid": grid, "lr": lr, "variant": variant, "seed": seed, "coords": coords,
-        **{f"{n}_{k}": v for n, r in results.items() for k, v in r.items()},
-    }
-    summary = f"""
-Two MLPs 784-{width}-[{depth} blocks {width}->{width}]-10 from the same initial draws (He
-normal; in the residual network each branch's weights divided by sqrt({depth}), so that the
-sum of {depth} branches keeps the signal's scale), one with plain blocks
-`Sequential(Linear, ReLU)`, one with the same blocks wrapped in `descend.nn.Residual`, trained on {n_train} MNIST images ({epochs} epochs, SGD momentum 0.9,
-variant `{variant}`, lr {lr:g} cosine-decayed, batch {batch}, the same minibatches). The training
-loss on {n_eval} images around each solution, on a {grid}x{grid} grid of the plane spanned by
-two filter-normalised random directions:
-
-{md_table(["network", "training loss", "non-convex grid points", "local minima", "loss range on the plane"],
-          [[n, r['epoch_loss'][-1], f"{r['nonconvex_fraction']:.1%}", r['local_minima'],
-            f"{fmt(r['surface'].min(), 3)} .. {fmt(r['surface'].max(), 3)}"] for n, r in results.items()])}
-
-As in Li et al.'s Figure 1 (on the lecture's slide), the network without skip connections has
-the rougher, less convex surface, and it trains worse from the same start.
-"""
-    return run.finish(data, summary, checks)
