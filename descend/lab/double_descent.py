@@ -35,7 +35,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import Result, RunDir, current_variant, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, by_mode, current_variant, experiment, figure, fmt, md_table
 from ._mnist import load_flat_mnist
 
 __all__ = ["double_descent", "RandomFeatures"]
@@ -115,6 +115,25 @@ def _train_readout(features: np.ndarray, targets: np.ndarray, steps: int,
     return readout, history
 
 
+def _default_widths(n: int, quick: bool) -> list[int]:
+    """From n/20 to 10 n, denser near the threshold p = n - 1 (quick: n/5, n/2, n - 1, 2n, 10n)."""
+    if quick:
+        return [n // 5, n // 2, n - 1, 2 * n, 10 * n]
+    factors = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.05, 1.1, 1.2, 1.5, 2, 3, 5, 10]
+    return sorted({max(1, int(round(f * n))) for f in factors} | {n - 1})
+
+
+def _compared(widths: list[int], n: int) -> tuple[int, int, int]:
+    """Indices of the widths compared: the largest at most half the threshold's, the
+    threshold's (or the nearest), and the smallest of at least 10 n (or the widest)."""
+    threshold = n - 1
+    gaps = np.abs(np.array(widths) - threshold)
+    j_thr = int(np.argmin(gaps))
+    smaller = [j for j, p in enumerate(widths) if p <= threshold // 2]
+    larger = [j for j, p in enumerate(widths) if p >= 10 * n] or [len(widths) - 1]
+    return (smaller[-1] if smaller else 0), j_thr, larger[0]
+
+
 def _sweep(splits: Any, n: int, noise: float, widths: Sequence[int], steps: int, n_test: int,
            rng: np.random.Generator, record: Sequence[int], say: Any, label: str) -> dict[str, Any]:
     """Train the readout of every width on one draw of (training subset, noise, hidden layer)."""
@@ -191,23 +210,15 @@ def double_descent(
     """
     run = RunDir("double-descent", out_dir, quick, verbose)
     say = run.progress
-    n = int(n_train or (200 if quick else 500))
-    steps = int(steps or (1000 if quick else 2000))
-    n_test = int(n_test or (2000 if quick else 5000))
-    repeats = int(repeats or (1 if quick else 2))
+    n = int(by_mode(n_train, quick, 200, 500))
+    steps = int(by_mode(steps, quick, 1000, 2000))
+    n_test = int(by_mode(n_test, quick, 2000, 5000))
+    repeats = int(by_mode(repeats, quick, 1, 2))
     threshold_width = n - 1  # (p + 1) * 10 = n * 10
-    if widths is None:
-        if quick:
-            widths = [n // 5, n // 2, threshold_width, 2 * n, 10 * n]
-        else:
-            factors = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.5,
-                       2, 3, 5, 10]
-            widths = sorted({max(1, int(round(f * n))) if f != 1.0 else threshold_width
-                             for f in factors})
-    widths = [int(w) for w in widths]
-    noise_levels = [float(v) for v in (noise_levels or ([0.0, 0.2, 0.4] if quick else [0.0, 0.1, 0.2, 0.4]))]
-    noise_widths = ([n // 4, threshold_width, 10 * n] if quick
-                    else [n // 4, n // 2, threshold_width, 2 * n, 10 * n])
+    widths = [int(w) for w in (widths or _default_widths(n, quick))]
+    noise_levels = [float(v) for v in by_mode(noise_levels, quick, [0.0, 0.2, 0.4], [0.0, 0.1, 0.2, 0.4])]
+    noise_widths = by_mode(None, quick, [n // 4, threshold_width, 10 * n],
+                           [n // 4, n // 2, threshold_width, 2 * n, 10 * n])
     K = 10
     splits = load_flat_mnist(data_dir, download)
     say(f"n = {n} training examples ({label_noise:.0%} label noise), widths {widths}, "
@@ -217,14 +228,7 @@ def double_descent(
     sweeps = [_sweep(splits, n, label_noise, widths, steps, n_test, np.random.default_rng([seed, r]),
                      record if r == 0 else (), say, f"repeat {r + 1}/{repeats}")
               for r in range(repeats)]
-    test_err = np.array([sw["test_err"] for sw in sweeps])
-    train_err = np.array([sw["train_err"] for sw in sweeps])
-    test_mse = np.array([sw["test_mse"] for sw in sweeps])
-    train_mse = np.array([sw["train_mse"] for sw in sweeps])
-    curves = sweeps[0]["curves"]
-    heat_steps = [s_ for s_, _ in curves[widths[0]]]
-    heat = np.array([[e for _, e in curves[p]] for p in widths])  # (widths, recorded steps)
-
+    test_err, train_err, test_mse, train_mse, curves, heat_steps, heat = _collect(sweeps, widths)
     noise_test: dict[float, np.ndarray] = {}
     for k, level in enumerate(noise_levels):
         sw = _sweep(splits, n, level, noise_widths, steps, n_test, np.random.default_rng([seed, 100 + k]),
@@ -236,13 +240,7 @@ def double_descent(
     mean_train = train_err.mean(axis=0)
     mean_tmse = np.exp(np.log(test_mse).mean(axis=0))
     mean_trmse = train_mse.mean(axis=0)
-    j_thr = widths.index(threshold_width) if threshold_width in widths else int(np.argmin(np.abs(np.array(widths) - threshold_width)))
-    smaller = [j for j, p in enumerate(widths) if p <= threshold_width // 2]
-    larger = [j for j, p in enumerate(widths) if p >= 10 * n]
-    if not larger:
-        larger = [len(widths) - 1]
-    j_small = smaller[-1] if smaller else 0
-    j_large = larger[0]
+    j_small, j_thr, j_large = _compared(widths, n)
     thr_curve = np.array([e for _, e in curves[widths[j_thr]]])
     i_best = int(np.argmin(thr_curve))
     rise = float(thr_curve[i_best:].max() - thr_curve[i_best])
@@ -254,24 +252,26 @@ def double_descent(
              mean_tmse, mean_trmse, curves, threshold_width, heat, heat_steps, noise_levels,
              noise_widths, noise_test)
 
-    run.save_csv("double_descent.csv",
-                 ["width", "parameters", "train_error", "test_error", "train_sq_loss", "test_sq_loss"],
-                 zip(widths, params, mean_train, mean_test, mean_trmse, mean_tmse))
-    run.save_csv("width_x_steps.csv", ["width"] + [f"step_{s_}" for s_ in heat_steps],
-                 [[p] + list(row) for p, row in zip(widths, heat)])
-    run.save_csv("label_noise.csv", ["label_noise"] + [f"width_{p}" for p in noise_widths],
-                 [[v] + list(noise_test[v]) for v in noise_levels])
-    checks = {
-        "test error at the threshold exceeds a smaller network's": mean_test[j_thr] > mean_test[j_small],
-        "test error at the threshold exceeds a much larger network's": mean_test[j_thr] > mean_test[j_large],
-        "networks at and beyond the threshold (nearly) interpolate (train error < 2%)":
-            bool(np.all(mean_train[j_thr:] < 0.02)),
-        "during training, the threshold model's test error rises after its minimum (by > 0.05)":
-            rise > 0.05,
-        "the test error at the threshold grows with the label noise and is the worst width's at every level":
-            bool(np.all(np.diff(peaks) > 0))
-            and all(noise_test[v][k_thr] == noise_test[v].max() for v in noise_levels),
-    }
+    _tables(run, widths, params, mean_train, mean_test, mean_trmse, mean_tmse, heat_steps, heat, noise_widths, noise_test, noise_levels)
+    checks = _checks(mean_test, j_thr, j_small, j_large, mean_train, rise, peaks, noise_test, k_thr, noise_levels)
+    data = _data(n, label_noise, steps, n_test, repeats, seed, widths, params, threshold_width, K, mean_train, mean_test, mean_trmse, mean_tmse, test_err, train_err, j_small, j_thr, j_large, heat_steps, heat, rise, i_best, noise_levels, noise_widths, noise_test, peaks, bumps)
+    summary = _summary(n, label_noise, steps, n_test, repeats, mean_test, j_small, widths, j_thr, K, j_large, params, mean_train, mean_tmse, thr_curve, i_best, heat_steps, rise, noise_widths, noise_test, bumps, noise_levels)
+    return run.finish(data, summary, checks)
+
+
+def _collect(sweeps, widths):
+    test_err = np.array([sw["test_err"] for sw in sweeps])
+    train_err = np.array([sw["train_err"] for sw in sweeps])
+    test_mse = np.array([sw["test_mse"] for sw in sweeps])
+    train_mse = np.array([sw["train_mse"] for sw in sweeps])
+    curves = sweeps[0]["curves"]
+    heat_steps = [s_ for s_, _ in curves[widths[0]]]
+    heat = np.array([[e for _, e in curves[p]] for p in widths])  # (widths, recorded steps)
+
+    return test_err, train_err, test_mse, train_mse, curves, heat_steps, heat
+
+
+def _data(n, label_noise, steps, n_test, repeats, seed, widths, params, threshold_width, K, mean_train, mean_test, mean_trmse, mean_tmse, test_err, train_err, j_small, j_thr, j_large, heat_steps, heat, rise, i_best, noise_levels, noise_widths, noise_test, peaks, bumps):
     data: dict[str, Any] = {
         "n_train": n, "label_noise": label_noise, "steps": steps, "n_test": n_test,
         "repeats": repeats, "seed": seed, "widths": widths, "parameters": params,
@@ -286,6 +286,35 @@ def double_descent(
         "noise_test_error": {str(v): noise_test[v] for v in noise_levels},
         "noise_peaks": peaks, "noise_peak_above_wide": bumps,
     }
+    return data
+
+
+def _tables(run, widths, params, mean_train, mean_test, mean_trmse, mean_tmse, heat_steps, heat, noise_widths, noise_test, noise_levels):
+    run.save_csv("double_descent.csv",
+                 ["width", "parameters", "train_error", "test_error", "train_sq_loss", "test_sq_loss"],
+                 zip(widths, params, mean_train, mean_test, mean_trmse, mean_tmse))
+    run.save_csv("width_x_steps.csv", ["width"] + [f"step_{s_}" for s_ in heat_steps],
+                 [[p] + list(row) for p, row in zip(widths, heat)])
+    run.save_csv("label_noise.csv", ["label_noise"] + [f"width_{p}" for p in noise_widths],
+                 [[v] + list(noise_test[v]) for v in noise_levels])
+
+
+def _checks(mean_test, j_thr, j_small, j_large, mean_train, rise, peaks, noise_test, k_thr, noise_levels):
+    checks = {
+        "test error at the threshold exceeds a smaller network's": mean_test[j_thr] > mean_test[j_small],
+        "test error at the threshold exceeds a much larger network's": mean_test[j_thr] > mean_test[j_large],
+        "networks at and beyond the threshold (nearly) interpolate (train error < 2%)":
+            bool(np.all(mean_train[j_thr:] < 0.02)),
+        "during training, the threshold model's test error rises after its minimum (by > 0.05)":
+            rise > 0.05,
+        "the test error at the threshold grows with the label noise and is the worst width's at every level":
+            bool(np.all(np.diff(peaks) > 0))
+            and all(noise_test[v][k_thr] == noise_test[v].max() for v in noise_levels),
+    }
+    return checks
+
+
+def _summary(n, label_noise, steps, n_test, repeats, mean_test, j_small, widths, j_thr, K, j_large, params, mean_train, mean_tmse, thr_curve, i_best, heat_steps, rise, noise_widths, noise_test, bumps, noise_levels):
     summary = f"""
 One-hidden-layer ReLU networks of width p on n = {n} MNIST training images with
 {label_noise:.0%} of the labels replaced by a wrong class; the hidden layer stays at its random
@@ -319,7 +348,7 @@ every noise level (Nakkiran et al.'s Figure 4: the peak grows with label noise).
 model's error grows with the noise too, so whether the peak also grows *relative to it* is
 read from the last column, and it is not claimed.
 """
-    return run.finish(data, summary, checks)
+    return summary
 
 
 def _figures(run: RunDir, n: int, K: int, label_noise: float, repeats: int, widths: list[int],
