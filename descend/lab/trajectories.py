@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, by_mode, experiment, figure, fmt, md_table
 
 __all__ = ["trajectories", "TEST_FUNCTIONS", "OPTIMIZERS", "optimize_2d", "gif_palette"]
 
@@ -177,7 +177,7 @@ def trajectories(
     run = RunDir("trajectories", out_dir, quick, verbose)
     say = run.progress
     if frames is None:
-        frames = 8 if quick else 60
+        frames = by_mode(None, quick, 8, 60)
     paths: dict[str, dict[str, np.ndarray]] = {}
     final: dict[str, dict[str, float]] = {}
     steps = {n: (fn.quick_steps or fn.steps) if quick else fn.steps
@@ -192,6 +192,61 @@ def trajectories(
         say(f"{name}: distance to the minimum after {steps[name]} updates: "
             + ", ".join(f"{o} {fmt(final[name][o], 2)}" for o in OPTIMIZERS))
 
+    _figures(paths, steps, variant, run)
+    if gif:
+        path = _animate(run, paths, steps, frames, dpi=by_mode(None, quick, 45, 80))
+        run.add_figure_file(path)
+
+    rosen = final["rosenbrock"]
+    checks = {
+        "Adam reaches the Rosenbrock minimum's neighbourhood": rosen["Adam"] < 0.05,
+        "momentum reaches the Rosenbrock minimum's neighbourhood": rosen["Momentum"] < 0.05,
+        "plain SGD at momentum's rate does not": rosen["SGD"] > 0.1,
+    }
+    data = _data(steps, variant, final, paths)
+    run.save_csv("final_distance.csv", ["function"] + list(OPTIMIZERS),
+                 [[n] + [final[n][o] for o in OPTIMIZERS] for n in TEST_FUNCTIONS])
+    summary = _summary(variant, steps, final)
+    return run.finish(data, summary, checks)
+
+
+def _data(steps, variant, final, paths):
+    keep = {n: np.unique(np.linspace(0, steps[n], 201).astype(int)) for n in TEST_FUNCTIONS}
+    data: dict[str, Any] = {
+        "variant": variant,
+        "functions": {n: {"formula": fn.formula, "start": fn.start, "minimum": fn.minimum,
+                          "steps": steps[n], "lr": fn.lr} for n, fn in TEST_FUNCTIONS.items()},
+        "final_distance": final,
+        "final_point": {n: {o: paths[n][o][-1] for o in OPTIMIZERS} for n in TEST_FUNCTIONS},
+        "paths_every": {n: int(keep[n][1]) for n in TEST_FUNCTIONS},
+        "paths": {n: {o: paths[n][o][keep[n][keep[n] < len(paths[n][o])]] for o in OPTIMIZERS}
+                  for n in TEST_FUNCTIONS},
+    }
+    return data
+
+
+def _summary(variant, steps, final):
+    summary = f"""
+Each optimizer of `descend.optim` ({variant} formulas, momentum 0.9, default betas) minimises
+four 2-D test functions from a fixed start. On the quadratic valley SGD's rate makes it zig-zag
+across the valley, and momentum (rate x (1 - beta), the same terminal step) travels along it;
+elsewhere SGD, momentum and Nesterov share one learning rate. Distance to the minimum after the
+last update:
+
+{md_table(["function", "updates"] + list(OPTIMIZERS),
+          [[n, steps[n]] + [final[n][o] for o in OPTIMIZERS] for n in TEST_FUNCTIONS])}
+
+Learning rates:
+
+{md_table(["function"] + list(OPTIMIZERS), [[n] + [TEST_FUNCTIONS[n].lr[o] for o in OPTIMIZERS] for n in TEST_FUNCTIONS])}
+
+On Rosenbrock's curved valley plain SGD at lr 1e-3 crawls, while momentum at the same rate
+and Adam reach (1, 1); on the saddle, the adaptive methods escape the ridge fastest.
+"""
+    return summary
+
+
+def _figures(paths, steps, variant, run):
     # ------------------------------------------------------------------------- figures
     names = list(TEST_FUNCTIONS)
     fig, axes = figure(2, 2, figsize=(11, 9.2))
@@ -226,48 +281,6 @@ def trajectories(
     axes[0].set_ylabel("f(theta_t) - f(minimum)")
     axes[0].legend(fontsize=7)
     run.save_figure(fig, "loss_curves.png", dpi=90)
-
-    if gif:
-        path = _animate(run, paths, steps, frames, dpi=45 if quick else 80)
-        run.add_figure_file(path)
-
-    rosen = final["rosenbrock"]
-    checks = {
-        "Adam reaches the Rosenbrock minimum's neighbourhood": rosen["Adam"] < 0.05,
-        "momentum reaches the Rosenbrock minimum's neighbourhood": rosen["Momentum"] < 0.05,
-        "plain SGD at momentum's rate does not": rosen["SGD"] > 0.1,
-    }
-    keep = {n: np.unique(np.linspace(0, steps[n], 201).astype(int)) for n in names}
-    data: dict[str, Any] = {
-        "variant": variant,
-        "functions": {n: {"formula": fn.formula, "start": fn.start, "minimum": fn.minimum,
-                          "steps": steps[n], "lr": fn.lr} for n, fn in TEST_FUNCTIONS.items()},
-        "final_distance": final,
-        "final_point": {n: {o: paths[n][o][-1] for o in OPTIMIZERS} for n in names},
-        "paths_every": {n: int(keep[n][1]) for n in names},
-        "paths": {n: {o: paths[n][o][keep[n][keep[n] < len(paths[n][o])]] for o in OPTIMIZERS}
-                  for n in names},
-    }
-    run.save_csv("final_distance.csv", ["function"] + list(OPTIMIZERS),
-                 [[n] + [final[n][o] for o in OPTIMIZERS] for n in names])
-    summary = f"""
-Each optimizer of `descend.optim` ({variant} formulas, momentum 0.9, default betas) minimises
-four 2-D test functions from a fixed start. On the quadratic valley SGD's rate makes it zig-zag
-across the valley, and momentum (rate x (1 - beta), the same terminal step) travels along it;
-elsewhere SGD, momentum and Nesterov share one learning rate. Distance to the minimum after the
-last update:
-
-{md_table(["function", "updates"] + list(OPTIMIZERS),
-          [[n, steps[n]] + [final[n][o] for o in OPTIMIZERS] for n in names])}
-
-Learning rates:
-
-{md_table(["function"] + list(OPTIMIZERS), [[n] + [TEST_FUNCTIONS[n].lr[o] for o in OPTIMIZERS] for n in names])}
-
-On Rosenbrock's curved valley plain SGD at lr 1e-3 crawls, while momentum at the same rate
-and Adam reach (1, 1); on the saddle, the adaptive methods escape the ridge fastest.
-"""
-    return run.finish(data, summary, checks)
 
 
 def _animate(run: RunDir, paths: dict[str, dict[str, np.ndarray]], steps: dict[str, int],
