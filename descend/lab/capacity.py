@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, by_mode, experiment, figure, fmt, md_table
 from ._poly import fit_polynomial, sample, true_function
 
 __all__ = ["capacity"]
@@ -56,14 +56,10 @@ def capacity(
     run = RunDir("capacity", out_dir, quick, verbose)
     say = run.progress
     rng = np.random.default_rng(seed)
-    if degrees is None:
-        degrees = [0, 1, 2, 3, 4, 5, 6, 8, 10, 12] if quick else list(range(13))
-    if sizes is None:
-        sizes = [12, 20, 50, 200] if quick else [12, 15, 20, 30, 50, 100, 200]
-    if steps is None:
-        steps = 600 if quick else 3000
-    if repeats is None:
-        repeats = 3 if quick else 10
+    degrees = by_mode(degrees, quick, [0, 1, 2, 3, 4, 5, 6, 8, 10, 12], list(range(13)))
+    sizes = by_mode(sizes, quick, [12, 20, 50, 200], [12, 15, 20, 30, 50, 100, 200])
+    steps = by_mode(steps, quick, 600, 3000)
+    repeats = by_mode(repeats, quick, 3, 10)
     degrees = [int(d) for d in degrees]
 
     x, y = sample(n_train, noise, rng)
@@ -95,6 +91,46 @@ def capacity(
         say(f"degree {size_degree}, N={n:4d}: median train MSE {size_train[-1]:.4g}, "
             f"median test MSE {size_test[-1]:.4g} ({repeats} training sets)")
 
+    _figures(size_degree, degrees, fits, x, y, n_train, run, train, test, best, noise, sizes, size_fits, size_train, size_test, repeats)
+    run.save_csv("error_vs_capacity.csv", ["degree", "train_mse", "test_mse", "lstsq_train_mse"],
+                 [(d, f.train_mse, f.test_mse, f.lstsq_train_mse) for d, f in zip(degrees, fits)])
+    run.save_csv("error_vs_train_size.csv", ["n_train", "median_train_mse", "median_test_mse"],
+                 zip(sizes, size_train, size_test))
+
+    checks = {
+        "test error minimal at an intermediate degree": 0 < best < len(degrees) - 1,
+        "training error falls with the degree": bool(train[-1] < train[0]),
+        f"degree-{size_degree} test error falls with the training-set size":
+            bool(size_test[-1] < size_test[0]),
+    }
+    data: dict[str, Any] = {
+        "n_train": n_train, "noise": noise, "steps": steps, "seed": seed,
+        "degrees": degrees, "train_mse": train, "test_mse": test,
+        "lstsq_train_mse": [f.lstsq_train_mse for f in fits],
+        "best_degree": degrees[best],
+        "size_degree": size_degree, "sizes": list(sizes), "repeats": repeats,
+        "size_train_mse": size_train, "size_test_mse": size_test,
+    }
+    summary = _summary(degrees, steps, n_train, noise, best, test, size_degree, repeats, size_test, sizes, fits)
+    return run.finish(data, summary, checks)
+
+
+def _summary(degrees, steps, n_train, noise, best, test, size_degree, repeats, size_test, sizes, fits):
+    summary = f"""
+Polynomials of degree {degrees[0]}..{degrees[-1]} trained by descend (full-batch Nesterov SGD,
+{steps} steps, Legendre features) on N={n_train} samples of sin(pi x) with noise sd {noise}.
+The training error falls with the degree; the test error is U-shaped, lowest at degree
+**{degrees[best]}** (test MSE {fmt(test[best])}), {fmt(test[-1] / test[best], 3)}x higher at degree
+{degrees[-1]}. With degree {size_degree} fixed, the median test error (over {repeats} training sets)
+falls from {fmt(size_test[0])} (N={sizes[0]}) to {fmt(size_test[-1])} (N={sizes[-1]}).
+
+{md_table(["degree", "train MSE", "test MSE", "least-squares train MSE"],
+          [(d, f.train_mse, f.test_mse, f.lstsq_train_mse) for d, f in zip(degrees, fits)])}
+"""
+    return summary
+
+
+def _figures(size_degree, degrees, fits, x, y, n_train, run, train, test, best, noise, sizes, size_fits, size_train, size_test, repeats):
     # ------------------------------------------------------------------------- figures
     grid = np.linspace(-1, 1, 400)
     shown = [d for d in (1, 3, size_degree, degrees[-1]) if d in degrees]
@@ -146,35 +182,3 @@ def capacity(
     ax.set_title(f"degree {size_degree}: more data, less overfitting", fontsize=9)
     ax.legend(fontsize=8)
     run.save_figure(fig, "error_vs_train_size.png")
-
-    run.save_csv("error_vs_capacity.csv", ["degree", "train_mse", "test_mse", "lstsq_train_mse"],
-                 [(d, f.train_mse, f.test_mse, f.lstsq_train_mse) for d, f in zip(degrees, fits)])
-    run.save_csv("error_vs_train_size.csv", ["n_train", "median_train_mse", "median_test_mse"],
-                 zip(sizes, size_train, size_test))
-
-    checks = {
-        "test error minimal at an intermediate degree": 0 < best < len(degrees) - 1,
-        "training error falls with the degree": bool(train[-1] < train[0]),
-        f"degree-{size_degree} test error falls with the training-set size":
-            bool(size_test[-1] < size_test[0]),
-    }
-    data: dict[str, Any] = {
-        "n_train": n_train, "noise": noise, "steps": steps, "seed": seed,
-        "degrees": degrees, "train_mse": train, "test_mse": test,
-        "lstsq_train_mse": [f.lstsq_train_mse for f in fits],
-        "best_degree": degrees[best],
-        "size_degree": size_degree, "sizes": list(sizes), "repeats": repeats,
-        "size_train_mse": size_train, "size_test_mse": size_test,
-    }
-    summary = f"""
-Polynomials of degree {degrees[0]}..{degrees[-1]} trained by descend (full-batch Nesterov SGD,
-{steps} steps, Legendre features) on N={n_train} samples of sin(pi x) with noise sd {noise}.
-The training error falls with the degree; the test error is U-shaped, lowest at degree
-**{degrees[best]}** (test MSE {fmt(test[best])}), {fmt(test[-1] / test[best], 3)}x higher at degree
-{degrees[-1]}. With degree {size_degree} fixed, the median test error (over {repeats} training sets)
-falls from {fmt(size_test[0])} (N={sizes[0]}) to {fmt(size_test[-1])} (N={sizes[-1]}).
-
-{md_table(["degree", "train MSE", "test MSE", "least-squares train MSE"],
-          [(d, f.train_mse, f.test_mse, f.lstsq_train_mse) for d, f in zip(degrees, fits)])}
-"""
-    return run.finish(data, summary, checks)

@@ -90,6 +90,42 @@ def schedules(
         say(f"{formula}: lr(0) = {values[name][0]:.4g}, lr(T) = {values[name][-1]:.4g}, "
             f"optimizer agrees: {agree[name]}")
 
+    _figures(built, steps, values, total, run)
+    names = list(built)
+    run.save_csv("schedules.csv", ["step"] + names,
+                 [[int(t)] + [values[n][t] for n in names] for t in steps])
+    decays = ["linear", "polynomial", "exponential", "cosine", "step", "multistep"]
+    checks = {
+        "descend.optim.SGD uses each schedule's value at every update": all(agree.values()),
+        "decaying schedules start at lr and never increase":
+            all(values[n][0] == lr and np.all(np.diff(values[n]) <= 1e-15) for n in decays),
+        "linear and cosine reach 0 exactly at T":
+            bool(values["linear"][-1] == 0.0 and abs(values["cosine"][-1]) < 1e-15),
+    }
+    data: dict[str, Any] = {
+        "total_steps": total, "lr": lr,
+        "formulas": {n: built[n][1] for n in names},
+        "values": values, "optimizer_agrees": agree,
+    }
+    summary = _summary(total, lr, built, values, agree)
+    return run.finish(data, summary, checks)
+
+
+def _summary(total, lr, built, values, agree):
+    names = list(built)
+    summary = f"""
+Every schedule of `descend.optim.schedules`, built for T = {total} updates with initial rate
+{lr}, evaluated at updates 0..T. Each was also given to `descend.optim.SGD` as its `lr`, and
+the rate the optimizer reports before each of its T updates was compared with the schedule.
+
+{md_table(["schedule", "call", "lr(0)", "lr(T/2)", "lr(T)", "optimizer agrees"],
+          [(n, f"`{built[n][1]}`", values[n][0], values[n][total // 2], values[n][-1],
+            "yes" if agree[n] else "NO") for n in names])}
+"""
+    return summary
+
+
+def _figures(built, steps, values, total, run):
     # ------------------------------------------------------------------------- figures
     names = list(built)
     cols = 4
@@ -128,29 +164,3 @@ def schedules(
     ax.set_title("All schedules on one axis")
     ax.legend(fontsize=7, ncol=2)
     run.save_figure(fig, "schedules_overlay.png")
-
-    run.save_csv("schedules.csv", ["step"] + names,
-                 [[int(t)] + [values[n][t] for n in names] for t in steps])
-    decays = ["linear", "polynomial", "exponential", "cosine", "step", "multistep"]
-    checks = {
-        "descend.optim.SGD uses each schedule's value at every update": all(agree.values()),
-        "decaying schedules start at lr and never increase":
-            all(values[n][0] == lr and np.all(np.diff(values[n]) <= 1e-15) for n in decays),
-        "linear and cosine reach 0 exactly at T":
-            bool(values["linear"][-1] == 0.0 and abs(values["cosine"][-1]) < 1e-15),
-    }
-    data: dict[str, Any] = {
-        "total_steps": total, "lr": lr,
-        "formulas": {n: built[n][1] for n in names},
-        "values": values, "optimizer_agrees": agree,
-    }
-    summary = f"""
-Every schedule of `descend.optim.schedules`, built for T = {total} updates with initial rate
-{lr}, evaluated at updates 0..T. Each was also given to `descend.optim.SGD` as its `lr`, and
-the rate the optimizer reports before each of its T updates was compared with the schedule.
-
-{md_table(["schedule", "call", "lr(0)", "lr(T/2)", "lr(T)", "optimizer agrees"],
-          [(n, f"`{built[n][1]}`", values[n][0], values[n][total // 2], values[n][-1],
-            "yes" if agree[n] else "NO") for n in names])}
-"""
-    return run.finish(data, summary, checks)
