@@ -141,6 +141,12 @@ class Tensor:
         t._grad_buffer = None
         return t
 
+    @classmethod
+    def from_array(cls, data: np.ndarray) -> Tensor:
+        """A constant tensor (no gradient) that wraps ``data`` without copying or validating it:
+        for input batches on a hot path. ``data`` must not change while the tensor is in use."""
+        return cls._make(data, False, None)
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place; only floating-point tensors can have gradients."""
         if requires_grad and self.data.dtype.kind != "f":

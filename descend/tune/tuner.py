@@ -277,13 +277,14 @@ def _train_with_cli(options: dict[str, Any], callbacks: list[Any]) -> Any:
     """One ``descend train`` run with extra callbacks, in this process alone (a trial is not
     data-parallel, even under mpiexec), its console output kept in its ``logs.txt`` only
     (``descend tune`` prints one line per trial instead)."""
-    from .. import cli
     from ..distributed import Communicator
+    from ..run.config import RunConfig
+    from ..run.training import train
 
-    o = cli._complete(options)
+    config = RunConfig.from_flat(options)
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        return cli._train(o, None, extra_callbacks=callbacks, communicator=Communicator())
+        return train(config, callbacks=callbacks, comm=Communicator(), stderr=sink)
 
 
 def sampler_seed(seed: int, shared: bool, existing: int = 0) -> int:
