@@ -191,7 +191,7 @@ def test_missing_mnist_gives_the_data_layers_error(tmp_path, monkeypatch):
                verbose=False)
 
 
-def test_cli_missing_mnist_is_one_line(tmp_path, monkeypatch, capsys):
+def test_cli_missing_mnist_is_one_clear_error(tmp_path, monkeypatch, capsys):
     from descend.cli import main
     from descend.data import locations
 
@@ -202,7 +202,9 @@ def test_cli_missing_mnist_is_one_line(tmp_path, monkeypatch, capsys):
                    str(tmp_path / "nothing"), "--logdir", str(tmp_path / "run")])
     assert status == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("descend lab: error: MNIST was not found")
+    # the data layer's message: where it looked and how to get the data, no traceback
+    assert err[0].startswith("descend lab: error: MNIST was not found")
+    assert "Traceback" not in "\n".join(err)
 
 
 def test_cli_rejects_an_unknown_experiment(capsys):
