@@ -27,8 +27,9 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from ._common import VARIANTS, Result, current_variant
 from .capacity import capacity
@@ -48,11 +49,31 @@ from .trajectories import trajectories
 from .weight_decay import weight_decay
 
 __all__ = [
-    "Result", "EXPERIMENTS", "NEEDS_MNIST", "LECTURE", "Lecture", "VARIANTS", "run", "run_all",
-    "write_report", "current_variant",
-    "capacity", "weight_decay", "estimator_bias", "mle_properties", "mle", "curvature",
-    "gd_variants", "robbins_monro", "landscape", "residual_landscape", "trajectories",
-    "optimizer_internals", "schedules", "schedule_training", "double_descent",
+    "EXPERIMENTS",
+    "LECTURE",
+    "NEEDS_MNIST",
+    "VARIANTS",
+    "Lecture",
+    "Result",
+    "capacity",
+    "current_variant",
+    "curvature",
+    "double_descent",
+    "estimator_bias",
+    "gd_variants",
+    "landscape",
+    "mle",
+    "mle_properties",
+    "optimizer_internals",
+    "residual_landscape",
+    "robbins_monro",
+    "run",
+    "run_all",
+    "schedule_training",
+    "schedules",
+    "trajectories",
+    "weight_decay",
+    "write_report",
 ]
 
 #: experiment name (as on the command line) -> function, in the lecture's order.

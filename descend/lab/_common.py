@@ -25,16 +25,28 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ..fileio import atomic_write, atomic_writer
 
-__all__ = ["Result", "RunDir", "Progress", "figure", "to_jsonable", "default_out_dir", "experiment",
-           "blas_threads", "current_variant", "VARIANTS", "by_mode"]
+__all__ = [
+    "VARIANTS",
+    "Progress",
+    "Result",
+    "RunDir",
+    "blas_threads",
+    "by_mode",
+    "current_variant",
+    "default_out_dir",
+    "experiment",
+    "figure",
+    "to_jsonable",
+]
 
 #: the optimizer formulas an experiment can use: PyTorch's, or the lecture's (``variant=``
 #: of ``descend.optim``: eps inside the square root, RMSProp's beta 0.9, the lecture's Nesterov).

@@ -26,7 +26,7 @@ from ..optim import SGD
 from ..tensor import Tensor
 from ._common import current_variant
 
-__all__ = ["true_function", "sample", "features", "PolynomialModel", "fit_polynomial", "Fit"]
+__all__ = ["Fit", "PolynomialModel", "features", "fit_polynomial", "sample", "true_function"]
 
 
 def true_function(x: np.ndarray) -> np.ndarray:

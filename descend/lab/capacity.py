@@ -9,7 +9,8 @@ fixed high-degree model, the overfitting shrinks as the training set grows.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

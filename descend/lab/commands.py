@@ -90,7 +90,7 @@ def _print_result(result: object) -> None:
     if error is not None:
         status = f"FAILED to run: {error}"
     else:
-        failed = [k for k, ok in getattr(result, "checks").items() if not ok]
+        failed = [k for k, ok in result.checks.items() if not ok]
         status = "ok" if not failed else f"{len(failed)} check(s) FAILED: " + "; ".join(failed)
     print(f"{result.name:20s} {result.seconds:7.1f} s  {status}  ({result.out_dir})")
 

@@ -18,7 +18,8 @@ eigenvalues), then runs GD just below and just above 2 / lambda_max on both.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

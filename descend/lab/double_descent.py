@@ -31,14 +31,15 @@ the lecture's slides):
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ._common import Result, RunDir, by_mode, current_variant, experiment, figure, fmt, md_table
 from ._mnist import load_flat_mnist
 
-__all__ = ["double_descent", "RandomFeatures"]
+__all__ = ["RandomFeatures", "double_descent"]
 
 
 class RandomFeatures:

@@ -13,7 +13,8 @@ gradient descent on the Gaussian NLL with descend lands on exactly (1/N) sum (x 
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

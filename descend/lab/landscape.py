@@ -26,7 +26,7 @@ import numpy as np
 from ._common import Result, RunDir, by_mode, current_variant, experiment, figure, fmt
 from ._mnist import load_flat_mnist, subset
 
-__all__ = ["landscape", "filter_normalized_direction"]
+__all__ = ["filter_normalized_direction", "landscape"]
 
 
 def filter_normalized_direction(params: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._common import Result, RunDir, current_variant, experiment, figure, md_table
 
-__all__ = ["schedules", "example_schedules"]
+__all__ = ["example_schedules", "schedules"]
 
 
 def example_schedules(total: int, lr: float = 0.1) -> dict[str, tuple[Any, str]]:

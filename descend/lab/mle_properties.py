@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ._common import Result, RunDir, current_variant, experiment, figure, fmt, md_table
 
-__all__ = ["mle_properties", "fit_normal_mle"]
+__all__ = ["fit_normal_mle", "mle_properties"]
 
 
 def fit_normal_mle(samples: np.ndarray, steps: int = 300, lr: float = 0.3) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,8 @@ side -- on a parameter whose gradient we choose, and reads their state (``optimi
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

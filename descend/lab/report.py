@@ -15,13 +15,14 @@ import html
 import inspect
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..fileio import atomic_write
 from ._common import Result
 
-__all__ = ["write_report", "markdown_to_html"]
+__all__ = ["markdown_to_html", "write_report"]
 
 _MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".svg": "image/svg+xml"}
 

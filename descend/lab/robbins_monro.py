@@ -15,13 +15,14 @@ Monro: SGD converges if sum alpha_t = inf and sum alpha_t^2 < inf.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ._common import Result, RunDir, by_mode, current_variant, experiment, figure, fmt, md_table
 
-__all__ = ["robbins_monro", "rate_functions"]
+__all__ = ["rate_functions", "robbins_monro"]
 
 
 class _Rate:

@@ -13,14 +13,15 @@ and the training loss, and the dev accuracy at regular intervals.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ._common import Result, RunDir, by_mode, experiment, figure, fmt, md_table
 from ._mnist import load_flat_mnist, subset
 
-__all__ = ["schedule_training", "SCHEDULES"]
+__all__ = ["SCHEDULES", "schedule_training"]
 
 
 def _schedules(lr: float, total: int) -> dict[str, Callable[[], Any]]:

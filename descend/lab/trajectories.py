@@ -23,14 +23,15 @@ over contour lines and an animated GIF (written with Pillow, which comes with ma
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ._common import Result, RunDir, by_mode, experiment, figure, fmt, md_table
 
-__all__ = ["trajectories", "TEST_FUNCTIONS", "OPTIMIZERS", "optimize_2d", "gif_palette"]
+__all__ = ["OPTIMIZERS", "TEST_FUNCTIONS", "gif_palette", "optimize_2d", "trajectories"]
 
 
 def _quadratic(x: Any, y: Any) -> Any:

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from shared_data import REPO, mnist_dir  # noqa: F401  (tests import both from here)
 
 

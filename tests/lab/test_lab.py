@@ -425,7 +425,7 @@ def test_trajectories_sgd_zigzags_where_momentum_follows_the_valley(quick_run):
     assert data["paths_every"]["quadratic"] == 1
     sgd = np.array(data["paths"]["quadratic"]["SGD"])[:21, 1]
     momentum = np.array(data["paths"]["quadratic"]["Momentum"])[:21, 1]
-    crossings = lambda y: int(np.sum(np.sign(y[1:]) != np.sign(y[:-1])))  # noqa: E731
+    crossings = lambda y: int(np.sum(np.sign(y[1:]) != np.sign(y[:-1])))
     assert crossings(sgd) >= 15  # across the valley floor at nearly every step
     assert crossings(momentum) <= 3
     assert data["functions"]["quadratic"]["lr"]["Momentum"] == pytest.approx(
