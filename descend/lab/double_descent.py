@@ -316,6 +316,8 @@ def _checks(mean_test, j_thr, j_small, j_large, mean_train, rise, peaks, noise_t
 
 
 def _summary(n, label_noise, steps, n_test, repeats, mean_test, j_small, widths, j_thr, K, j_large, params, mean_train, mean_tmse, thr_curve, i_best, heat_steps, rise, noise_widths, noise_test, bumps, noise_levels):
+    widest = ("" if j_large == len(widths) - 1
+              else f" and {fmt(mean_test[-1])} at width {widths[-1]}")
     summary = f"""
 One-hidden-layer ReLU networks of width p on n = {n} MNIST training images with
 {label_noise:.0%} of the labels replaced by a wrong class; the hidden layer stays at its random
@@ -326,7 +328,7 @@ error on {n_test} clean test images, averaged over {repeats} repetition(s).
 **Model-wise.** The test error is {fmt(mean_test[j_small])} at width {widths[j_small]}, peaks at
 **{fmt(mean_test[j_thr])}** at the interpolation threshold (width {widths[j_thr]}, {n * K}
 parameters = n x 10), and descends again to {fmt(mean_test[j_large])} at width
-{widths[j_large]} ({params[j_large]} parameters) and {fmt(mean_test[-1])} at width {widths[-1]},
+{widths[j_large]} ({params[j_large]} parameters){widest},
 below the best small network ({fmt(mean_test[:j_thr].min())}). The training error is
 {fmt(mean_train[j_thr])} at the threshold and beyond.
 
