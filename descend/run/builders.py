@@ -139,8 +139,10 @@ def build_optimizer(config: RunConfig, params: Any, lr: Any) -> Any:
     return cls(params, lr=lr, **extra)
 
 
-def monitor_callbacks(config: RunConfig, task: Any, run_dir: Path | None) -> list[Any]:
-    """Early stopping, learning-rate reduction and the best checkpoint, on ``--monitor``."""
+def monitor_callbacks(config: RunConfig, task: Any, run_dir: Path | None,
+                      metadata: dict[str, Any] | None = None) -> list[Any]:
+    """Early stopping, learning-rate reduction and the best checkpoint, on ``--monitor``
+    (``metadata``: what the best checkpoint stores to rebuild the model, as the rolling one)."""
     from ..train import EarlyStopping, ReduceLROnPlateau, SaveBest
 
     c = config.callbacks
@@ -151,7 +153,7 @@ def monitor_callbacks(config: RunConfig, task: Any, run_dir: Path | None) -> lis
     if c.reduce_lr_on_plateau:
         out.append(ReduceLROnPlateau(monitor, factor=c.reduce_lr_factor, patience=c.reduce_lr_on_plateau))
     if c.save_best and run_dir is not None:
-        out.append(SaveBest(run_dir / "best.safetensors", monitor=monitor))
+        out.append(SaveBest(run_dir / "best.safetensors", monitor=monitor, metadata=metadata))
     return out
 
 

@@ -27,6 +27,8 @@ from .runs import find_checkpoint, read_checkpoint_config
 __all__ = ["TrainResult", "train", "resume", "prepare", "Prepared", "resumed_config"]
 
 OPTIONS_FILE = "options.json"
+#: Options a default run-directory name always shows (the others only when not the default).
+_ALWAYS_NAMED = ("data", "epochs", "optimizer", "learning_rate", "batch_size", "seed", "hidden_layers", "activation")
 
 
 @dataclass
@@ -107,8 +109,9 @@ def _claim(config: RunConfig, resume_dir: Path | None) -> RunDirectory:
         return RunDirectory.claim_existing(resume_dir)
     if config.runtime.logdir is not None:
         return RunDirectory.claim_new(config.runtime.logdir, overwrite=config.runtime.overwrite)
-    names = [name for name, info in field_infos().items() if info.names_run]
-    shown = {k: v for k, v in config.flat().items() if k in names}
+    infos = field_infos()
+    names = [name for name, info in infos.items() if info.names_run]
+    shown = {k: v for k, v in config.flat().items() if k in names and (k in _ALWAYS_NAMED or v != infos[k].default)}
     shown["dataset"] = None if config.data.data is not None else (config.data.dataset or "mnist")
     path = create_unique_directory("logs", run_name("train", shown, names))
     return RunDirectory.claim_new(path)
@@ -127,7 +130,7 @@ def _callbacks(prep: Prepared, run_dir: Path | None, extra: Sequence[Any], stder
             out.append(cb.Plots(run_dir))
         out.append(cb.Checkpoint(run_dir / "checkpoint.safetensors", every=runtime.checkpoint_every,
                                  metadata=_metadata(prep)))
-    out += builders.monitor_callbacks(prep.config, prep.task, run_dir)
+    out += builders.monitor_callbacks(prep.config, prep.task, run_dir, _metadata(prep))
     out += list(extra)
     return out
 
@@ -172,7 +175,23 @@ def _check_global_batch(config: RunConfig, comm: Any) -> None:
         raise ConfigError(str(error)) from None
 
 
-def _set_up(config: RunConfig, comm: Any, resume_dir: Path | None, stderr: TextIO) -> tuple[Prepared, Any]:
+def _check_same_data(prep: Prepared, expected: Mapping[str, Any] | None) -> None:
+    """A resumed run must see the data it was trained on (a table may have moved: its
+    columns, task, classes and statistics must be the same)."""
+    if expected is None or expected.get("kind") != "tabular":
+        return
+    from ..data.tabular import TabularSchema
+
+    got = builders.data_description(prep.config, prep.splits)
+    if got.get("schema") != TabularSchema.from_dict(expected["schema"]).to_dict():  # in today's layout
+        raise ConfigError(
+            f"--data {prep.config.data.data} is not the table the run was trained on ({expected.get('path')}): "
+            "its columns, task, classes or statistics differ"
+        )
+
+
+def _set_up(config: RunConfig, comm: Any, resume_dir: Path | None, stderr: TextIO,
+            expected_data: Mapping[str, Any] | None = None) -> tuple[Prepared, Any]:
     """Everything before training, on every process; a failure on any of them ends all,
     reported once (by the root). A failure after the root claimed the directory gives it up."""
     from ..distributed import setup_phase
@@ -181,6 +200,7 @@ def _set_up(config: RunConfig, comm: Any, resume_dir: Path | None, stderr: TextI
     try:
         with setup_phase(comm):
             prep = prepare(config, comm=comm, stderr=stderr if comm.is_root else io.StringIO())
+            _check_same_data(prep, expected_data)
             directory = _claim_root(config, resume_dir, comm)
     except BaseException:
         if directory is not None:
@@ -191,7 +211,7 @@ def _set_up(config: RunConfig, comm: Any, resume_dir: Path | None, stderr: TextI
 
 def train(
     config: RunConfig, *, callbacks: Sequence[Any] = (), comm: Any = None, stderr: TextIO | None = None,
-    _resume_from: Path | None = None, _notes: Sequence[str] = (),
+    _resume_from: Path | None = None, _notes: Sequence[str] = (), _expected_data: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Train the run ``config`` describes; returns its history and test metrics.
 
@@ -212,7 +232,7 @@ def train(
     comm = _comm(config, comm)
     _check_global_batch(config, comm)
     with _blas(config.runtime.threads):
-        prep, directory = _set_up(config, comm, _resume_from, stderr)
+        prep, directory = _set_up(config, comm, _resume_from, stderr, _expected_data)
         try:
             with abort_on_error(comm):  # a process that fails ends them all
                 return _fit(prep, directory.path if directory else None, callbacks, _resume_from, stderr, _notes)
@@ -269,7 +289,7 @@ def _fit(prep: Prepared, run_dir: Path | None, extra: Sequence[Any], resume_dir:
 
 # ------------------------------------------------------------------------------ resume
 #: Options that may differ when resuming (where and how to run; not what is trained).
-_MAY_CHANGE = ("epochs", "data_dir")
+_MAY_CHANGE = ("epochs", "data_dir", "data")
 
 
 def _split_overrides(stored: RunConfig, overrides: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -328,8 +348,8 @@ def resumed_config(stored: RunConfig, overrides: Mapping[str, Any], run_dir: Pat
         names = ", ".join("--" + k for k in sorted(conflicts))
         raise ConfigError(
             f"{names} differ from the options of the run being resumed ({run_dir}); a resumed run keeps its "
-            "options (only --epochs, the schedule when extending, --data_dir and the runtime options such as "
-            "--threads and --checkpoint_every may change)"
+            "options (only --epochs, the schedule when extending, where the data are (--data_dir, or --data for a "
+            "table that moved) and the runtime options such as --threads and --checkpoint_every may change)"
         )
     changed["logdir"] = str(run_dir)
     changed["resume"] = str(run_dir)
@@ -348,10 +368,15 @@ def resume(run: str | Path, overrides: Mapping[str, Any] | None = None, *, callb
     run_dir = checkpoint.parent
     stored, state = read_checkpoint_config(checkpoint)
     config = resumed_config(stored, dict(overrides or {}), run_dir)
+    if config.data.data is not None and not Path(config.data.data).exists():
+        raise ConfigError(f"the run's training table {config.data.data} no longer exists; give its new location with "
+                          "--data FILE")
     where = (f"epoch {state['epochs_done'] + 1}, step {state['step_in_epoch']}" if state.get("step_in_epoch")
              else f"the end of epoch {state.get('epochs_done', 0)}")
     notes = [f"Resuming {checkpoint} from {where}."]
     if state.get("finished") and config.training.epochs <= int(state.get("epochs_done", 0)):
         notes.append(f"That run had finished all {config.training.epochs} epochs; evaluating it (give a larger "
                      "--epochs to train on).")
-    return train(config, callbacks=callbacks, comm=comm, stderr=stderr, _resume_from=run_dir, _notes=notes)
+    expected = (state.get("config") or {}).get("data")
+    return train(config, callbacks=callbacks, comm=comm, stderr=stderr, _resume_from=run_dir, _notes=notes,
+                 _expected_data=expected)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from shared_data import REPO, mnist_dir  # noqa: F401  (tests import both from here)
 
 

@@ -185,6 +185,7 @@ def test_missing_mnist_gives_the_data_layers_error(tmp_path, monkeypatch):
     monkeypatch.delenv("DESCEND_DATA", raising=False)
     monkeypatch.setenv("DESCEND_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(locations, "SYSTEM_DATA_DIRS", ())
+    monkeypatch.setattr(locations, "BUNDLED_DATA_DIRS", ())  # as if descend shipped no MNIST
     for fn in (lab.landscape, lab.double_descent):
         with pytest.raises(DatasetNotFoundError, match="MNIST was not found"):
             fn(tmp_path / "out", quick=True, data_dir=tmp_path / "nothing", download=False,
@@ -198,13 +199,15 @@ def test_cli_missing_mnist_is_one_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("DESCEND_DATA", raising=False)
     monkeypatch.setenv("DESCEND_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(locations, "SYSTEM_DATA_DIRS", ())
+    monkeypatch.setattr(locations, "BUNDLED_DATA_DIRS", ())  # as if descend shipped no MNIST
     status = main(["lab", "landscape", "--quick", "--quiet", "--no_download", "--data_dir",
                    str(tmp_path / "nothing"), "--logdir", str(tmp_path / "run")])
     assert status == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    # the data layer's message: where it looked and how to get the data, no traceback
-    assert err[0].startswith("descend lab: error: MNIST was not found")
-    assert "Traceback" not in "\n".join(err)
+    err = capsys.readouterr().err
+    # one error, no traceback; the data layer's message lists its places on further lines
+    errors = [line for line in err.splitlines() if line.startswith("descend lab: error:")]
+    assert errors == ["descend lab: error: MNIST was not found. Looked in, in this order:"], err
+    assert "Traceback" not in err and err.rstrip().endswith("See docs/data.md.")
 
 
 def test_cli_rejects_an_unknown_experiment(capsys):

@@ -145,3 +145,11 @@ def test_run_names_and_unique_directories(tmp_path):
     first = create_unique_directory(tmp_path, name)
     second = create_unique_directory(tmp_path, name)  # the same second
     assert first != second and first.is_dir() and second.is_dir()
+
+
+def test_docs_cli_lists_every_option():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    missing = [info.flag for info in field_infos().values() if f"`{info.flag}" not in text]
+    assert missing == []

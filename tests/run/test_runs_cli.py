@@ -233,3 +233,41 @@ def test_sigterm_checkpoints_and_says_how_to_resume(tmp_path):
     assert process.returncode == 130, err
     assert f"continue with: descend train --resume {tmp_path / 'run'}" in err
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------ runs of descend 0.1
+def test_a_run_written_by_descend_0_1_resumes_and_extends(tmp_path, capsys):
+    """tests/fixtures/runs/v0_1 was written by `descend train` before the run configuration
+    existed (a flat options.json, the options inside the checkpoint); its table has moved."""
+    import shutil
+
+    fixtures = REPO / "tests" / "fixtures" / "runs"
+    run = tmp_path / "old"
+    shutil.copytree(fixtures / "v0_1", run)
+    table = shutil.copy(fixtures / "tiny.csv", tmp_path / "tiny.csv")
+    if not Path(json.loads((run / "options.json").read_text())["data"]).exists():  # moved (not on its maker's machine)
+        assert main(["train", "--resume", str(run), "--epochs", "2"]) == 1
+        assert "no longer exists; give its new location with --data FILE" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--data", str(table)]) == 0
+    out = capsys.readouterr()
+    assert "Epoch 2/2" in out.out and "Epoch 1/" not in out.out
+    assert len((run / "metrics.csv").read_text().strip().splitlines()) == 1 + 2
+    assert main(["evaluate", str(run), "--data", str(table)]) == 0
+
+
+def test_resume_refuses_a_different_table(tmp_path, table, capsys):
+    assert train(tmp_path, table, "--epochs", "1") == 0
+    other = tmp_path / "other.csv"
+    other.write_text(table.read_text().replace("label", "label", 1).replace("\n0.", "\n9.", 5))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--data", str(other)]) == 1
+    assert "is not the table the run was trained on" in capsys.readouterr().err
+
+
+def test_resume_after_the_table_moved_asks_for_its_new_location(tmp_path, table, capsys):
+    assert train(tmp_path, table, "--epochs", "1") == 0
+    moved = table.rename(tmp_path / "moved.csv")
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2"]) == 1
+    assert "no longer exists; give its new location with --data FILE" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--data", str(moved)]) == 0
