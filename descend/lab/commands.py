@@ -3,7 +3,7 @@
     descend lab list                         the experiments, with the lecture's slide of each
     descend lab capacity --quick             one experiment (seconds)
     descend lab trajectories --variant lecture   the lecture's optimizer formulas
-    descend lab landscape --data_dir DIR     MNIST from DIR (else $DESCEND_DATA, cache, download)
+    descend lab landscape --data_dir DIR     MNIST from DIR (else the data layer's lookup order)
     descend lab all --quick                  every experiment + report.html with the figures inline
 
 Each run writes into its run directory (``--logdir``, default
@@ -73,8 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                help="the run directory (default: logs/lab-<experiment>-<timestamp>-<options>)")
     add_option(parser, "--data_dir", metavar="DIR",
                help="where to look first for MNIST (landscape, residual-landscape, "
-                    "schedule-training, double-descent); then $DESCEND_DATA, the user cache "
-                    "~/.cache/descend, /usr/share/datasets; otherwise it is downloaded")
+                    "schedule-training, double-descent); then the data layer's lookup order "
+                    "($DESCEND_DATA, the user cache, the system directory, the copy shipped with "
+                    "descend; see docs/data.md)")
     add_option(parser, "--no_download", action="store_true",
                help="fail instead of downloading MNIST when it is found nowhere")
     add_option(parser, "--threads", type=nonnegative_int, default=1, metavar="N",
