@@ -468,6 +468,7 @@ def test_run_all_goes_on_after_a_failure_and_reports_it(tmp_path, monkeypatch):
     monkeypatch.delenv("DESCEND_DATA", raising=False)
     monkeypatch.setenv("DESCEND_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(locations, "SYSTEM_DATA_DIRS", ())
+    monkeypatch.setattr(locations, "BUNDLED_DATA_DIRS", ())  # as if descend shipped no MNIST
     results, report = lab.run_all(tmp_path / "out", quick=True, verbose=False, download=False,
                                   data_dir=tmp_path / "nothing",
                                   names=["schedules", "landscape", "optimizer-internals"])
@@ -486,6 +487,7 @@ def test_cli_all_exits_nonzero_after_running_everything(tmp_path, monkeypatch, c
     monkeypatch.delenv("DESCEND_DATA", raising=False)
     monkeypatch.setenv("DESCEND_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(locations, "SYSTEM_DATA_DIRS", ())
+    monkeypatch.setattr(locations, "BUNDLED_DATA_DIRS", ())  # as if descend shipped no MNIST
     subset = {k: lab.EXPERIMENTS[k] for k in ("landscape", "schedules")}
     monkeypatch.setattr(lab, "EXPERIMENTS", subset)
     status = main(["lab", "all", "--quick", "--quiet", "--no_download", "--data_dir",
