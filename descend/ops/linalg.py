@@ -103,8 +103,8 @@ class Linear(Function):
 
 def _direct_buffer(t, dtype=None):
     """The buffer to write ``t``'s gradient into directly, or None (then return it)."""
-    if t._ctx is not None or t.grad is not None:
-        return None
+    if t._ctx is not None or t.grad is not None or getattr(t, "_hooks", None) is not None:
+        return None  # (a leaf with hooks gets its gradient through the engine, which runs them)
     buffer = grad_buffer(t)
     if buffer is None or (dtype is not None and buffer.dtype != dtype) or not buffer.flags.c_contiguous:
         return None
