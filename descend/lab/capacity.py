@@ -92,7 +92,8 @@ def capacity(
         say(f"degree {size_degree}, N={n:4d}: median train MSE {size_train[-1]:.4g}, "
             f"median test MSE {size_test[-1]:.4g} ({repeats} training sets)")
 
-    _figures(size_degree, degrees, fits, x, y, n_train, run, train, test, best, noise, sizes, size_fits, size_train, size_test, repeats)
+    _figures(size_degree, degrees, fits, x, y, n_train, run, train, test, best, noise, sizes, size_fits, size_train,
+             size_test, repeats)
     run.save_csv("error_vs_capacity.csv", ["degree", "train_mse", "test_mse", "lstsq_train_mse"],
                  [(d, f.train_mse, f.test_mse, f.lstsq_train_mse) for d, f in zip(degrees, fits)])
     run.save_csv("error_vs_train_size.csv", ["n_train", "median_train_mse", "median_test_mse"],
@@ -116,7 +117,8 @@ def capacity(
     return run.finish(data, summary, checks)
 
 
-def _summary(degrees, steps, n_train, noise, best, test, size_degree, repeats, size_test, sizes, fits):
+def _summary(degrees, steps, n_train, noise, best, test, size_degree, repeats, size_test, sizes, fits) -> str:
+    """The markdown summary of the run."""
     summary = f"""
 Polynomials of degree {degrees[0]}..{degrees[-1]} trained by descend (full-batch Nesterov SGD,
 {steps} steps, Legendre features) on N={n_train} samples of sin(pi x) with noise sd {noise}.
@@ -131,7 +133,9 @@ falls from {fmt(size_test[0])} (N={sizes[0]}) to {fmt(size_test[-1])} (N={sizes[
     return summary
 
 
-def _figures(size_degree, degrees, fits, x, y, n_train, run, train, test, best, noise, sizes, size_fits, size_train, size_test, repeats):
+def _figures(size_degree, degrees, fits, x, y, n_train, run, train, test, best, noise, sizes, size_fits, size_train,
+             size_test, repeats) -> None:
+    """Draw and save this experiment's figures."""
     # ------------------------------------------------------------------------- figures
     grid = np.linspace(-1, 1, 400)
     shown = [d for d in (1, 3, size_degree, degrees[-1]) if d in degrees]

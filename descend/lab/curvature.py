@@ -214,7 +214,8 @@ def curvature(
     return run.finish(data, summary, checks)
 
 
-def _checks(steps, lam_q, eig, lam_n, spectrum, q_runs, n_runs):
+def _checks(steps, lam_q, eig, lam_n, spectrum, q_runs, n_runs) -> dict[str, bool]:
+    """The claims checked on this run, name -> holds."""
     def diverged(r: np.ndarray) -> bool:
         return len(r) <= steps or r[-1] > 1e6 * r[0]
 
@@ -234,7 +235,8 @@ def _checks(steps, lam_q, eig, lam_n, spectrum, q_runs, n_runs):
     return checks
 
 
-def _summary(d, eig, lam_q, hist_q, steps, q_runs, hidden, P, n, pre_steps, lam_n, spectrum, n_runs):
+def _summary(d, eig, lam_q, hist_q, steps, q_runs, hidden, P, n, pre_steps, lam_n, spectrum, n_runs) -> str:
+    """The markdown summary of the run."""
     summary = f"""
 **Quadratic** 0.5 theta^T A theta in {d} dimensions, eigenvalues {eig.min():g} .. {eig.max():g}:
 power iteration on Hessian-vector products (each the central difference of two descend
@@ -260,7 +262,8 @@ go to infinity: once far from the minimum the curvature changes).
     return summary
 
 
-def _figure(factors, q_runs, eig, hist_q, hist_n, spectrum, n_runs, hidden, P, run):
+def _figure(factors, q_runs, eig, hist_q, hist_n, spectrum, n_runs, hidden, P, run) -> None:
+    """Draw and save this experiment's figure."""
     # ------------------------------------------------------------------------- figures
     fig, axes = figure(2, 2, figsize=(12, 8.6))
     colors = dict(zip(factors, ("C0", "C2", "C1", "C3")))

@@ -253,14 +253,20 @@ def double_descent(
              mean_tmse, mean_trmse, curves, threshold_width, heat, heat_steps, noise_levels,
              noise_widths, noise_test)
 
-    _tables(run, widths, params, mean_train, mean_test, mean_trmse, mean_tmse, heat_steps, heat, noise_widths, noise_test, noise_levels)
+    _tables(run, widths, params, mean_train, mean_test, mean_trmse, mean_tmse, heat_steps, heat, noise_widths,
+            noise_test, noise_levels)
     checks = _checks(mean_test, j_thr, j_small, j_large, mean_train, rise, peaks, noise_test, k_thr, noise_levels)
-    data = _data(n, label_noise, steps, n_test, repeats, seed, widths, params, threshold_width, K, mean_train, mean_test, mean_trmse, mean_tmse, test_err, train_err, j_small, j_thr, j_large, heat_steps, heat, rise, i_best, noise_levels, noise_widths, noise_test, peaks, bumps)
-    summary = _summary(n, label_noise, steps, n_test, repeats, mean_test, j_small, widths, j_thr, K, j_large, params, mean_train, mean_tmse, thr_curve, i_best, heat_steps, rise, noise_widths, noise_test, bumps, noise_levels)
+    data = _data(n, label_noise, steps, n_test, repeats, seed, widths, params, threshold_width, K, mean_train,
+                 mean_test, mean_trmse, mean_tmse, test_err, train_err, j_small, j_thr, j_large, heat_steps, heat, rise,
+                 i_best, noise_levels, noise_widths, noise_test, peaks, bumps)
+    summary = _summary(n, label_noise, steps, n_test, repeats, mean_test, j_small, widths, j_thr, K, j_large, params,
+                       mean_train, mean_tmse, thr_curve, i_best, heat_steps, rise, noise_widths, noise_test, bumps,
+                       noise_levels)
     return run.finish(data, summary, checks)
 
 
-def _collect(sweeps, widths):
+def _collect(sweeps, widths) -> tuple:
+    """The repetitions' errors and the first one's curves, as arrays."""
     test_err = np.array([sw["test_err"] for sw in sweeps])
     train_err = np.array([sw["train_err"] for sw in sweeps])
     test_mse = np.array([sw["test_mse"] for sw in sweeps])
@@ -272,7 +278,10 @@ def _collect(sweeps, widths):
     return test_err, train_err, test_mse, train_mse, curves, heat_steps, heat
 
 
-def _data(n, label_noise, steps, n_test, repeats, seed, widths, params, threshold_width, K, mean_train, mean_test, mean_trmse, mean_tmse, test_err, train_err, j_small, j_thr, j_large, heat_steps, heat, rise, i_best, noise_levels, noise_widths, noise_test, peaks, bumps):
+def _data(n, label_noise, steps, n_test, repeats, seed, widths, params, threshold_width, K, mean_train, mean_test,
+          mean_trmse, mean_tmse, test_err, train_err, j_small, j_thr, j_large, heat_steps, heat, rise, i_best,
+          noise_levels, noise_widths, noise_test, peaks, bumps) -> dict[str, Any]:
+    """The numbers written to data.json."""
     data: dict[str, Any] = {
         "n_train": n, "label_noise": label_noise, "steps": steps, "n_test": n_test,
         "repeats": repeats, "seed": seed, "widths": widths, "parameters": params,
@@ -290,7 +299,9 @@ def _data(n, label_noise, steps, n_test, repeats, seed, widths, params, threshol
     return data
 
 
-def _tables(run, widths, params, mean_train, mean_test, mean_trmse, mean_tmse, heat_steps, heat, noise_widths, noise_test, noise_levels):
+def _tables(run, widths, params, mean_train, mean_test, mean_trmse, mean_tmse, heat_steps, heat, noise_widths,
+            noise_test, noise_levels) -> None:
+    """Write the CSV tables behind the figures."""
     run.save_csv("double_descent.csv",
                  ["width", "parameters", "train_error", "test_error", "train_sq_loss", "test_sq_loss"],
                  zip(widths, params, mean_train, mean_test, mean_trmse, mean_tmse))
@@ -300,7 +311,9 @@ def _tables(run, widths, params, mean_train, mean_test, mean_trmse, mean_tmse, h
                  [[v] + list(noise_test[v]) for v in noise_levels])
 
 
-def _checks(mean_test, j_thr, j_small, j_large, mean_train, rise, peaks, noise_test, k_thr, noise_levels):
+def _checks(mean_test, j_thr, j_small, j_large, mean_train, rise, peaks, noise_test, k_thr,
+            noise_levels) -> dict[str, bool]:
+    """The claims checked on this run, name -> holds."""
     checks = {
         "test error at the threshold exceeds a smaller network's": mean_test[j_thr] > mean_test[j_small],
         "test error at the threshold exceeds a much larger network's": mean_test[j_thr] > mean_test[j_large],
@@ -315,7 +328,9 @@ def _checks(mean_test, j_thr, j_small, j_large, mean_train, rise, peaks, noise_t
     return checks
 
 
-def _summary(n, label_noise, steps, n_test, repeats, mean_test, j_small, widths, j_thr, K, j_large, params, mean_train, mean_tmse, thr_curve, i_best, heat_steps, rise, noise_widths, noise_test, bumps, noise_levels):
+def _summary(n, label_noise, steps, n_test, repeats, mean_test, j_small, widths, j_thr, K, j_large, params, mean_train,
+             mean_tmse, thr_curve, i_best, heat_steps, rise, noise_widths, noise_test, bumps, noise_levels) -> str:
+    """The markdown summary of the run."""
     widest = ("" if j_large == len(widths) - 1
               else f" and {fmt(mean_test[-1])} at width {widths[-1]}")
     summary = f"""

@@ -204,11 +204,14 @@ def landscape(
         "argmin_2d": [float(coords[j2]), float(coords[i2])],
     }
     at1 = int(np.argmin(np.abs(alphas - 1)))
-    summary = _summary(hidden, weight_decay, lr, epochs, n_train, n_eval, curve, alphas, at1, i_min, grid_2d, coords, j2, i2, surface)
+    summary = _summary(hidden, weight_decay, lr, epochs, n_train, n_eval, curve, alphas, at1, i_min, grid_2d, coords,
+                       j2, i2, surface)
     return run.finish(data, summary, checks)
 
 
-def _summary(hidden, weight_decay, lr, epochs, n_train, n_eval, curve, alphas, at1, i_min, grid_2d, coords, j2, i2, surface):
+def _summary(hidden, weight_decay, lr, epochs, n_train, n_eval, curve, alphas, at1, i_min, grid_2d, coords, j2, i2,
+             surface) -> str:
+    """The markdown summary of the run."""
     summary = f"""
 An MLP 784-{hidden}-10 (ReLU) trained by descend (SGD, momentum 0.9, L2 weight decay
 {weight_decay:g}, lr cosine-decayed from {lr:g} to 0, batch 50, {epochs} epochs) on {n_train}
@@ -226,7 +229,8 @@ again. On the plane spanned by two filter-normalised random directions (coordina
     return summary
 
 
-def _figures(alphas, curve, run, coords, surface, hidden):
+def _figures(alphas, curve, run, coords, surface, hidden) -> None:
+    """Draw and save this experiment's figures."""
     # ------------------------------------------------------------------------- figures
     fig, (ax, ax2) = figure(1, 2, figsize=(10.5, 3.9))
     ax.plot(alphas, curve["train_objective"], "o-", ms=3,

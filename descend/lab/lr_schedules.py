@@ -111,7 +111,8 @@ def schedules(
     return run.finish(data, summary, checks)
 
 
-def _summary(total, lr, built, values, agree):
+def _summary(total, lr, built, values, agree) -> str:
+    """The markdown summary of the run."""
     names = list(built)
     summary = f"""
 Every schedule of `descend.optim.schedules`, built for T = {total} updates with initial rate
@@ -125,7 +126,8 @@ the rate the optimizer reports before each of its T updates was compared with th
     return summary
 
 
-def _figures(built, steps, values, total, run):
+def _figures(built, steps, values, total, run) -> None:
+    """Draw and save this experiment's figures."""
     # ------------------------------------------------------------------------- figures
     names = list(built)
     cols = 4

@@ -151,7 +151,8 @@ def mle_properties(
     return run.finish(data, summary, checks)
 
 
-def _checks(fit_err, eps, p_mu, p_mu_exact, se, p_var, mean_rel, se_rel, ratio, big, lap_ratio):
+def _checks(fit_err, eps, p_mu, p_mu_exact, se, p_var, mean_rel, se_rel, ratio, big, lap_ratio) -> dict[str, bool]:
+    """The claims checked on this run, name -> holds."""
     checks = {
         "descend's gradient-descent fits equal the closed-form MLE (mean, biased variance)":
             fit_err < 1e-4,
@@ -169,7 +170,8 @@ def _checks(fit_err, eps, p_mu, p_mu_exact, se, p_var, mean_rel, se_rel, ratio, 
     return checks
 
 
-def _summary(repeats, mu, sigma, fit_err, eps, p_mu, sizes, reps_eff, cr_normal, eff, ratio, cr_laplace):
+def _summary(repeats, mu, sigma, fit_err, eps, p_mu, sizes, reps_eff, cr_normal, eff, ratio, cr_laplace) -> str:
+    """The markdown summary of the run."""
     summary = f"""
 **Consistency.** For each m, {repeats} samples of N({mu:g}, {sigma:g}^2); descend fits the MLE of
 every sample at once (Adam on `gaussian_nll_loss`, one (mu, log sigma^2) pair per sample) and
@@ -191,7 +193,8 @@ the MLE and wins: efficiency is a property of the MLE under the true model.
     return summary
 
 
-def _figure(sizes, p_mu, eps, p_mu_exact, p_var, repeats, mu, sigma, cr_normal, cr_laplace, eff, run):
+def _figure(sizes, p_mu, eps, p_mu_exact, p_var, repeats, mu, sigma, cr_normal, cr_laplace, eff, run) -> None:
+    """Draw and save this experiment's figure."""
     # ------------------------------------------------------------------------- figures
     fig, axes = figure(1, 3, figsize=(15, 4.4))
     ax = axes[0]

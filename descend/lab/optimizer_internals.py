@@ -208,19 +208,23 @@ def optimizer_internals(
     shat_ok = {v: bool(np.all(np.abs(mean[f"shat_{v}"] - 1) < 5 * mean[f"shat_se_{v}"] + 1e-12))
                for v in VARIANTS}
     checks = _checks(ada_dev, first_r_err, first_r_ratio, rms, w_err, sum_err, shat_ok, mean, nest_diff)
-    data = _data(steps, coords, seed, alpha, g0, ada, ada_dev, rms, first_r_ratio, beta1, w, w_theory, sums, mean, nest, nest_diff)
+    data = _data(steps, coords, seed, alpha, g0, ada, ada_dev, rms, first_r_ratio, beta1, w, w_theory, sums, mean, nest,
+                 nest_diff)
     summary = _summary(ada_dev, first_r_ratio, rms, w_err, sum_err, mean, nest_diff)
     return run.finish(data, summary, checks)
 
 
-def _tables(run, i, w, w_theory, t, rms):
+def _tables(run, i, w, w_theory, t, rms) -> None:
+    """Write the CSV tables behind the figures."""
     run.save_csv("adam_weights.csv", ["i", "weight_lecture", "weight_pytorch", "theory"],
                  zip(i, w["lecture"][-1], w["pytorch"][-1], w_theory))
     run.save_csv("rmsprop_bias.csv", ["t"] + [f"{k}_{v}" for k in ("r", "rhat") for v in VARIANTS],
                  zip(t, *[rms[f"{k}_{v}"] for k in ("r", "rhat") for v in VARIANTS]))
 
 
-def _data(steps, coords, seed, alpha, g0, ada, ada_dev, rms, first_r_ratio, beta1, w, w_theory, sums, mean, nest, nest_diff):
+def _data(steps, coords, seed, alpha, g0, ada, ada_dev, rms, first_r_ratio, beta1, w, w_theory, sums, mean, nest,
+          nest_diff) -> dict[str, Any]:
+    """The numbers written to data.json."""
     data: dict[str, Any] = {
         "steps": steps, "coords": coords, "seed": seed, "alpha": alpha, "g0": g0,
         "adagrad_step": {v: ada[v] for v in VARIANTS}, "adagrad_max_rel_dev": ada_dev,
@@ -238,7 +242,8 @@ def _data(steps, coords, seed, alpha, g0, ada, ada_dev, rms, first_r_ratio, beta
     return data
 
 
-def _checks(ada_dev, first_r_err, first_r_ratio, rms, w_err, sum_err, shat_ok, mean, nest_diff):
+def _checks(ada_dev, first_r_err, first_r_ratio, rms, w_err, sum_err, shat_ok, mean, nest_diff) -> dict[str, bool]:
+    """The claims checked on this run, name -> holds."""
     checks = {
         "AdaGrad's step is alpha/sqrt(t) for every constant gradient (within 1e-5), both variants":
             max(ada_dev.values()) < 1e-5,
@@ -255,7 +260,8 @@ def _checks(ada_dev, first_r_err, first_r_ratio, rms, w_err, sum_err, shat_ok, m
     return checks
 
 
-def _summary(ada_dev, first_r_ratio, rms, w_err, sum_err, mean, nest_diff):
+def _summary(ada_dev, first_r_ratio, rms, w_err, sum_err, mean, nest_diff) -> str:
+    """The markdown summary of the run."""
     summary = f"""
 descend's optimizers, the lecture's formulas (`variant="lecture"`) and PyTorch's side by side,
 on parameters whose gradients are chosen; the state is read from `optimizer.state`.
@@ -281,7 +287,8 @@ points, which are exactly PyTorch's iterates (largest difference {fmt(nest_diff,
     return summary
 
 
-def _figure(g0, t, ada, alpha, rms, i, w, weights_steps, w_theory, beta1, sums, mean, coords, lk, run):
+def _figure(g0, t, ada, alpha, rms, i, w, weights_steps, w_theory, beta1, sums, mean, coords, lk, run) -> None:
+    """Draw and save this experiment's figure."""
     # ------------------------------------------------------------------------- figures
     fig, axes = figure(2, 3, figsize=(15, 8.6))
     ax = axes[0, 0]

@@ -170,7 +170,8 @@ def residual_landscape(
         with no_grad():
             return float(F.cross_entropy(model(t_eval), y_eval).item())
 
-    init_weights = [p.data.copy() for p in _build(depth, width, False, np.random.default_rng([seed, 1]), None).parameters()]
+    plain = _build(depth, width, False, np.random.default_rng([seed, 1]), None)
+    init_weights = [p.data.copy() for p in plain.parameters()]
     coords = np.linspace(-1.0, 1.0, grid)
     results: dict[str, dict[str, Any]] = {}
     for name, residual in (("plain", False), ("residual", True)):
@@ -206,13 +207,15 @@ def residual_landscape(
     return run.finish(data, summary, checks)
 
 
-def _summary(width, depth, n_train, epochs, variant, lr, batch, n_eval, grid, results):
+def _summary(width, depth, n_train, epochs, variant, lr, batch, n_eval, grid, results) -> str:
+    """The markdown summary of the run."""
     summary = f"""
 Two MLPs 784-{width}-[{depth} blocks {width}->{width}]-10 from the same initial draws (He
 normal; in the residual network each branch's weights divided by sqrt({depth}), so that the
 sum of {depth} branches keeps the signal's scale), one with plain blocks
-`Sequential(Linear, ReLU)`, one with the same blocks wrapped in `descend.nn.Residual`, trained on {n_train} MNIST images ({epochs} epochs, SGD momentum 0.9,
-variant `{variant}`, lr {lr:g} cosine-decayed, batch {batch}, the same minibatches). The training
+`Sequential(Linear, ReLU)`, one with the same blocks wrapped in `descend.nn.Residual`, trained
+on {n_train} MNIST images ({epochs} epochs, SGD momentum 0.9, variant `{variant}`, lr {lr:g}
+cosine-decayed, batch {batch}, the same minibatches). The training
 loss on {n_eval} images around each solution, on a {grid}x{grid} grid of the plane spanned by
 two filter-normalised random directions:
 
@@ -226,7 +229,8 @@ the rougher, less convex surface, and it trains worse from the same start.
     return summary
 
 
-def _figures(coords, results, grid, depth, epochs, n_eval, width, run):
+def _figures(coords, results, grid, depth, epochs, n_eval, width, run) -> None:
+    """Draw and save this experiment's figures."""
     # ------------------------------------------------------------------------- figures
     fig = figure(1, 3, figsize=(15.5, 4.8), subplot_kw=None)[0]
     fig.clf()

@@ -143,7 +143,8 @@ def robbins_monro(
     return run.finish(data, summary, checks)
 
 
-def _summary(batch, dim, n_examples, data, steps, runs, rates, sums, sq_sums, final):
+def _summary(batch, dim, n_examples, data, steps, runs, rates, sums, sq_sums, final) -> str:
+    """The markdown summary of the run."""
     names = list(rates)
     summary = f"""
 descend's `SGD` (batch {batch}, examples drawn i.i.d.) on the MSE of a linear model with
@@ -159,7 +160,8 @@ converging; 1/t^2 (sum alpha < inf) runs out of step size and freezes far from t
     return summary
 
 
-def _figure(rates, all_runs, runs, t, curves, batch, dim, sums, sq_sums, steps, run):
+def _figure(rates, all_runs, runs, t, curves, batch, dim, sums, sq_sums, steps, run) -> None:
+    """Draw and save this experiment's figure."""
     # ------------------------------------------------------------------------- figures
     colors = {"constant": "C3", "1/t": "C2", "1/t^2": "C0", "1/sqrt(t)": "C1"}
     fig, (ax, ax2) = figure(1, 2, figsize=(11, 4.0), width_ratios=(1.6, 1))

@@ -211,7 +211,8 @@ def trajectories(
     return run.finish(data, summary, checks)
 
 
-def _data(steps, variant, final, paths):
+def _data(steps, variant, final, paths) -> dict[str, Any]:
+    """The numbers written to data.json."""
     keep = {n: np.unique(np.linspace(0, steps[n], 201).astype(int)) for n in TEST_FUNCTIONS}
     data: dict[str, Any] = {
         "variant": variant,
@@ -226,7 +227,8 @@ def _data(steps, variant, final, paths):
     return data
 
 
-def _summary(variant, steps, final):
+def _summary(variant, steps, final) -> str:
+    """The markdown summary of the run."""
     summary = f"""
 Each optimizer of `descend.optim` ({variant} formulas, momentum 0.9, default betas) minimises
 four 2-D test functions from a fixed start. On the quadratic valley SGD's rate makes it zig-zag
@@ -239,7 +241,8 @@ last update:
 
 Learning rates:
 
-{md_table(["function"] + list(OPTIMIZERS), [[n] + [TEST_FUNCTIONS[n].lr[o] for o in OPTIMIZERS] for n in TEST_FUNCTIONS])}
+{md_table(["function"] + list(OPTIMIZERS),
+          [[n] + [TEST_FUNCTIONS[n].lr[o] for o in OPTIMIZERS] for n in TEST_FUNCTIONS])}
 
 On Rosenbrock's curved valley plain SGD at lr 1e-3 crawls, while momentum at the same rate
 and Adam reach (1, 1); on the saddle, the adaptive methods escape the ridge fastest.
@@ -247,7 +250,8 @@ and Adam reach (1, 1); on the saddle, the adaptive methods escape the ridge fast
     return summary
 
 
-def _figures(paths, steps, variant, run):
+def _figures(paths, steps, variant, run) -> None:
+    """Draw and save this experiment's figures."""
     # ------------------------------------------------------------------------- figures
     names = list(TEST_FUNCTIONS)
     fig, axes = figure(2, 2, figsize=(11, 9.2))
