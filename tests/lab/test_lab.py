@@ -237,7 +237,7 @@ def test_run_by_name_and_result(tmp_path):
 
 
 def test_import_does_not_import_matplotlib():
-    code = "import sys, descend, descend.lab, descend.lab.commands; print('matplotlib' in sys.modules)"
+    code = "import sys, descend, descend.lab, descend.cli.lab; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

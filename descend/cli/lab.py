@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli import CommandError, add_option, default_logdir, nonnegative_int, register
+from . import CommandError, add_option, default_logdir, nonnegative_int, register
 
 #: the experiments in the lecture's order (as ``descend.lab.EXPERIMENTS``, without importing it).
 NAMES = ("capacity", "weight-decay", "estimator-bias", "mle-properties", "mle", "curvature",
@@ -97,7 +97,7 @@ def _print_result(result: object) -> None:
 
 
 def _list() -> int:
-    from . import EXPERIMENTS, LECTURE
+    from ..lab import EXPERIMENTS, LECTURE
 
     for name, fn in EXPERIMENTS.items():
         print(f"{name:20s} descend.lab.{fn.__name__}")
@@ -113,8 +113,8 @@ def run(args: argparse.Namespace) -> int:
     if name != "all" and name not in NAMES:
         raise CommandError(f"unknown experiment {args.experiment!r}; choose from {', '.join(NAMES)}, "
                            "all or list")
-    from . import run as run_one
-    from . import run_all
+    from ..lab import run as run_one
+    from ..lab import run_all
 
     config = {"quick": args.quick, "seed": args.seed}
     if args.variant != "pytorch":
