@@ -1,31 +1,35 @@
-"""The ``descend`` command line: ``descend train | evaluate | predict`` and registered commands.
+"""The ``descend`` command line: the command registry, parsing, and the error messages.
 
 Subcommands are registered, not hard-wired: a subcommand is a name, a function that adds its
 arguments to an :class:`argparse.ArgumentParser`, and a function that runs it with the parsed
-arguments. Other parts of descend (``lab``, ``bench``, ``tune``) add theirs in a module
-``descend/<package>/commands.py`` that calls :func:`register` (or uses :func:`command`);
-``main`` imports every such module when it starts, so nothing here needs editing::
+arguments. Each command group is one module here, ``descend/cli/<name>.py`` (``train.py``:
+train, evaluate, predict; ``lab.py``; ``bench.py``; ``tune.py``), which calls :func:`register`
+(or uses :func:`command`); ``main`` imports every such module when it starts, so nothing here
+needs editing::
 
-    # descend/lab/commands.py
-    from descend.cli import add_option, register
+    # descend/cli/lab.py
+    from . import add_option, register
 
     def add_arguments(parser):
         add_option(parser, "--epochs", type=int, default=10, help="Epochs per run.")
 
     def run(args):
-        from descend.lab import experiments   # heavy imports inside run()
+        from ..lab import experiments   # heavy imports inside run()
         ...
         return 0
 
     register("lab", add_arguments, run, help="Run the lecture's experiments.")
 
-Third-party packages can register through the entry-point group ``descend.commands`` (each
-entry point names a module to import, or a callable to call). See docs/cli.md.
+The command modules are the top layer of descend: they use the library's public API and
+nothing imports them. Third-party packages can register through the entry-point group
+``descend.commands`` (each entry point names a module to import, or a callable to call). See
+docs/cli.md.
 
 Errors: bad arguments or data end the program with exit status 2 (usage) or 1 (anything
-else) and ONE line on stderr, ``descend train: error: ...``; ``--debug`` shows the traceback.
-Heavy optional packages (matplotlib, tqdm, tensorboardX, safetensors, threadpoolctl) are
-imported only when a command needs them.
+else) and one error on stderr, ``descend train: error: ...`` (a message written on several
+lines by design keeps them); ``--debug`` shows the traceback. Heavy optional packages
+(matplotlib, tqdm, tensorboardX, safetensors, threadpoolctl) are imported only when a command
+needs them.
 """
 
 from __future__ import annotations
