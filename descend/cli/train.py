@@ -44,15 +44,18 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _write_errors() -> tuple[type, ...]:
     from ..fileio import WriteError
+    from ..train.errors import RunWriteError
 
-    return (WriteError,)
+    return (WriteError, RunWriteError)
 
 
 def _with_resume_hint(error: BaseException) -> str:
+    """The message of a failed write, with the command that continues the run."""
     text = str(error)
-    path = getattr(error, "filename", None)
-    if path and Path(path).name.endswith(".safetensors"):
-        text += f"; free some space and continue with: descend train --resume {Path(path).parent}"
+    checkpoint = getattr(error, "checkpoint", None)
+    path = checkpoint or getattr(error, "path", None) or getattr(error, "filename", None)
+    if path:
+        text += f" Free some space, then continue with: descend train --resume {Path(path).parent}"
     return text
 
 

@@ -271,3 +271,62 @@ def test_resume_after_the_table_moved_asks_for_its_new_location(tmp_path, table,
     assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2"]) == 1
     assert "no longer exists; give its new location with --data FILE" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2", "--data", str(moved)]) == 0
+
+
+def test_a_full_disk_names_the_file_keeps_the_checkpoint_and_says_how_to_resume(tmp_path, table, monkeypatch, capsys):
+    import errno
+
+    import descend.fileio as fileio
+
+    real = fileio.atomic_writer
+    writes = {"n": 0}
+
+    def full_after_first_checkpoint(path, *args, **kwargs):
+        if str(path).endswith("checkpoint.safetensors"):
+            writes["n"] += 1
+            if writes["n"] > 1:
+                raise fileio.WriteError(errno.ENOSPC, f"could not write {path}: No space left on device; its previous "
+                                        "version is intact", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(fileio, "atomic_writer", full_after_first_checkpoint)
+    assert train(tmp_path, table, "--epochs", "3") == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "checkpoint.safetensors" in err
+    assert f"continue with: descend train --resume {tmp_path / 'run'}" in err
+    monkeypatch.setattr(fileio, "atomic_writer", real)
+    assert main(["train", "--resume", str(tmp_path / "run")]) == 0  # the kept checkpoint is good
+
+
+def test_predict_onto_a_full_disk_keeps_the_old_output(tmp_path, table, monkeypatch, capsys):
+    import errno
+
+    import descend.fileio as fileio
+
+    assert train(tmp_path, table, "--epochs", "1") == 0
+    output = tmp_path / "predictions.csv"
+    output.write_text("old predictions\n")
+    real_fdopen = fileio.os.fdopen
+
+    class Full:
+        def __init__(self, file):
+            self.file = file
+
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.file, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+    monkeypatch.setattr(fileio.os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
+    assert main(["predict", str(tmp_path / "run"), "--data", str(table), "-o", str(output)]) == 1
+    err = capsys.readouterr().err
+    assert f"could not write {output}: No space left on device; its previous version is intact" in err
+    assert output.read_text() == "old predictions\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
