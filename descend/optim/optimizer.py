@@ -31,13 +31,16 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from .. import kernels as _kernels
 from ..autograd import enable_grad
 from ..tensor import Tensor
 from .clip import clip_flat_
+from .transforms import lerp_  # noqa: F401 (re-exported: its historical home)
 
 __all__ = ["Optimizer"]
 
 VARIANTS = ("pytorch", "lecture")
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 # ------------------------------------------------------------------------------ validation
@@ -198,7 +201,7 @@ class Run:
     group and the arrays are the buffers themselves.
     """
 
-    __slots__ = ("group", "lo", "hi", "whole", "p", "g")
+    __slots__ = ("group", "lo", "hi", "whole", "p", "g", "lr", "lr_next", "t", "factor")
 
     def __init__(self, group: _FlatGroup, lo: int, hi: int) -> None:
         self.group = group
@@ -207,6 +210,31 @@ class Run:
         self.whole = lo == 0 and hi == group.size
         self.p = group.data if self.whole else group.data[lo:hi]
         self.g = group.grad if self.whole else group.grad[lo:hi]
+        # The scalars of this update, read by the transforms (descend.optim.transforms) and
+        # passed to the fused kernels: the learning rate, the next update's (the lecture's
+        # Nesterov look-ahead), the 1-based update number and a step factor that transforms
+        # may set (Adam's bias correction).
+        self.lr = 0.0
+        self.lr_next = 0.0
+        self.t = 1
+        self.factor = 1.0
+
+    def step_size(self) -> float:
+        """The scalar the update direction is multiplied by: ``-lr * factor``."""
+        return -self.lr * self.factor
+
+    @property
+    def is64(self) -> bool:
+        """Whether the buffers are float64 (else float32; other dtypes never take the C path)."""
+        return self.group.dtype == np.float64
+
+    def kernels(self):
+        """The compiled kernels module when the C path is active and the buffers are
+        float32/float64 (all flat buffers are contiguous), else None."""
+        k = _kernels.fused()
+        if k is None or self.group.dtype not in _FUSED_DTYPES:
+            return None
+        return k
 
     def state(self, name: str, fill: float = 0.0) -> np.ndarray:
         buf = self.group.buffer(name, fill)
@@ -648,18 +676,3 @@ class Optimizer:
             g.state = {key: np.array(arr, dtype=g.dtype, copy=True) for key, arr in saved_state.items()}
         self._step_count = int(step_count)
         self.clip_norm = clip_norm
-
-
-def lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -> None:
-    """``start <- start + weight * (end - start)`` in place, with PyTorch's ``lerp`` formula.
-
-    PyTorch uses ``end - (end - start) * (1 - weight)`` for ``|weight| >= 0.5``, which is exact
-    at ``weight = 1``. ``tmp`` is scratch of the same shape.
-    """
-    np.subtract(end, start, out=tmp)
-    if abs(weight) < 0.5:
-        np.multiply(tmp, weight, out=tmp)
-        np.add(start, tmp, out=start)
-    else:
-        np.multiply(tmp, 1 - weight, out=tmp)
-        np.subtract(end, tmp, out=start)
