@@ -41,6 +41,11 @@ MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
+class BenchError(Exception):
+    """A bad option or missing input of the benchmark: one line, printed without a traceback
+    (``descend bench`` turns it into its ``error:`` line, bench.py prints it and exits 2)."""
+
+
 def find_mnist(data_dir: str | None) -> Path:
     """The directory holding MNIST's four IDX files: --data_dir, $DESCEND_DATA, or the cache."""
     tried = []
@@ -52,7 +57,10 @@ def find_mnist(data_dir: str | None) -> Path:
             tried.append(str(d))
             if all((d / f).exists() or (d / (f + ".gz")).exists() for f in MNIST_FILES):
                 return d
-    raise SystemExit("benchmark: MNIST not found; looked in " + ", ".join(tried)
+    if data_dir and not Path(data_dir).is_dir():
+        raise BenchError(f"--data_dir {data_dir}: no such directory; pass the directory holding "
+                         "MNIST's four IDX files (gzipped or not)")
+    raise BenchError("MNIST not found; looked in " + ", ".join(tried)
                      + ". Pass --data_dir DIR holding the four IDX files (gzipped or not).")
 
 
@@ -127,7 +135,9 @@ def serve(spec: dict, runner) -> None:
             runner.epoch(spec.get("max_steps"))
             send(dict(epoch_s=time.perf_counter() - start, cpu_s=time.process_time() - cpu))
         elif cmd == "finish":
-            send(dict(dev_acc=runner.evaluate(), peak_rss_mb=peak_rss_mb()))
+            fingerprint = getattr(runner, "fingerprint", None)
+            send(dict(dev_acc=runner.evaluate(), peak_rss_mb=peak_rss_mb(),
+                      params_sha256=fingerprint() if fingerprint else None))
             return
         else:
             send(dict(error=f"unknown command {cmd!r}"))

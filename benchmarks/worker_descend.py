@@ -52,7 +52,9 @@ class DescendRunner:
         self.batch = w["batch"]
         self.passes = w.get("passes", 1)
         self.rng = shuffle_rng(spec["seed"])
-        self.info = dict(import_s=self.import_s, blas=blas)
+        import descend.kernels
+
+        self.info = dict(import_s=self.import_s, blas=blas, kernels=descend.kernels.describe())
 
     def epoch(self, max_steps):
         ds, model, opt, ce = self.ds, self.model, self.opt, self.cross_entropy
@@ -77,6 +79,15 @@ class DescendRunner:
                 loss = ce(model(xb), yb)
                 loss.backward()
             opt.step()
+
+    def fingerprint(self):
+        """SHA-256 of every parameter's bytes, in order: equal iff the parameters are identical."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for p in self.model.parameters():
+            h.update(p.data.tobytes())
+        return h.hexdigest()
 
     def evaluate(self):
         ds = self.ds

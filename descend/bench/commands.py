@@ -49,7 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     bench = _load()
-    return int(bench.run(args) or 0)
+    try:
+        return int(bench.run(args) or 0)
+    except bench.BenchError as error:
+        raise CommandError(str(error)) from None
 
 
 register(
