@@ -32,7 +32,6 @@ from common import WORKLOADS, BenchError, find_mnist  # noqa: E402
 
 WORKERS = {
     "descend": ("worker_descend.py", None),
-    "descend-static": ("worker_descend.py", "static"),
     "descend-numpy": ("worker_descend.py", "numpy-kernels"),
     "torch": ("worker_torch.py", None),
     "torch-fused": ("worker_torch.py", "fused"),
@@ -110,7 +109,7 @@ def median(xs):
 def run_workload(key: str, args, frameworks: list[str]) -> dict:
     w = WORKLOADS[key]
     if w.get("opt") is None:  # inference: no optimizer, so the fused variant is the same
-        frameworks = [f for f in frameworks if f not in ("torch-fused", "descend-static")]
+        frameworks = [f for f in frameworks if f != "torch-fused"]
     spec = dict(workload=w, seed=args.seed, data_dir=str(find_mnist(args.data_dir)),
                 threads=args.threads or None,
                 max_steps=args.max_steps)
@@ -164,7 +163,6 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
         "descend/torch-fused": ratio("descend", "torch-fused"),
         "descend/floor": ratio("descend", "floor"),
         "descend/jax": ratio("descend", "jax"),
-        "descend-static/floor": ratio("descend-static", "floor"),
         "descend-numpy/floor": ratio("descend-numpy", "floor"),
         "descend/jax-step": ratio("descend", "jax-step"),
         "jax/floor": ratio("jax", "floor"),

@@ -43,12 +43,6 @@ class DescendRunner:
             self.opt = optim.Adam(self.model.parameters(), **hp)
         elif w["opt"] == "sgd":
             self.opt = optim.SGD(self.model.parameters(), **hp)
-        self.step = None
-        if spec.get("variant") == "static" and self.opt is not None:
-            from descend.static import compile_step
-
-            model = self.model
-            self.step = compile_step(lambda x, y: cross_entropy(model(x), y), list(model.parameters()))
         self.batch = w["batch"]
         self.passes = w.get("passes", 1)
         self.rng = shuffle_rng(spec["seed"])
@@ -73,11 +67,8 @@ class DescendRunner:
             if max_steps is not None and i >= max_steps:
                 break
             opt.zero_grad(set_to_none=True)
-            if self.step is not None:
-                self.step(xb, yb)
-            else:
-                loss = ce(model(xb), yb)
-                loss.backward()
+            loss = ce(model(xb), yb)
+            loss.backward()
             opt.step()
 
     def fingerprint(self):

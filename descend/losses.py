@@ -388,10 +388,6 @@ class SoftmaxCrossEntropy(Function):
     them slowly, so the work is done on a transposed (C, N) copy, reducing across rows.
     """
 
-    def replay_check(self, z, labels, **kwargs):
-        """Re-validate new labels when ``descend.static`` replays this op."""
-        _as_labels("cross_entropy", labels, *z.shape)
-
     def forward(self, z, labels, smoothing, reduction):
         n, classes = z.shape
         rows = np.arange(n)
@@ -494,10 +490,6 @@ def cross_entropy(
 
 class NLL(Function):
     """l = -log_p[y];  dl/dlog_p = -onehot(y)."""
-
-    def replay_check(self, log_p, labels, **kwargs):
-        """Re-validate new labels when ``descend.static`` replays this op."""
-        _as_labels("nll_loss", labels, *log_p.shape)
 
     def forward(self, log_p, labels, reduction):
         self.shape, self.labels, self.reduction = log_p.shape, labels, reduction

@@ -355,63 +355,76 @@ static PyObject *rmsprop(PyObject *self, PyObject *args)
 }
 
 /* ------------------------------------------------------------ elementwise (network)
- * relu_backward(g, y, gb): g (N, M) <- g * [y > 0] in place (the reference multiplies by the
- * boolean mask, so -0.0 and NaN behave as np.multiply does), and gb (M,) <- the column sums of
- * the result, added row after row from 0 (what np.add.reduce(g, axis=0) does for a C-ordered
- * array). tanh_backward(g, y, gb): g <- g * (1 - y*y), same sums. gb may be None. */
-#define ACT_BACKWARD_BODY(T, EXPR)                                                        \
+ * activation_backward(g, y, gz, gb): gz (N, M) <- g * [y > 0] (relu: the reference multiplies
+ * by the boolean mask, so -0.0 and NaN behave as np.multiply does) or g * (1 - y*y) (tanh),
+ * and gb (M,) <- the column sums of gz added row after row starting from 0, which is what
+ * np.add.reduce(gz, axis=0) does for a C-ordered array. gb may be None. */
+#define ACT_BACKWARD_BODY(T)                                                              \
     {                                                                                     \
-        T *g = (T *)b[0].view.buf; const T *y = (const T *)b[1].view.buf;                 \
-        T *gb = PTR(b[2], T);                                                             \
-        if (gb) for (Py_ssize_t j = 0; j < cols; j++) gb[j] = (T)0;                       \
+        const T *restrict g = (const T *)b[0].view.buf, *restrict y = (const T *)b[1].view.buf; \
+        T *restrict gz = (T *)b[2].view.buf, *restrict gb = PTR(b[3], T);                 \
+        if (sums) for (Py_ssize_t j = 0; j < cols; j++) gb[j] = (T)0;                     \
         for (Py_ssize_t i = 0; i < rows; i++) {                                           \
-            T *gr = g + i * cols; const T *yr = y + i * cols;                             \
-            for (Py_ssize_t j = 0; j < cols; j++) { T yv = yr[j]; T gv = gr[j]; EXPR(T); gr[j] = gv; } \
-            if (gb) for (Py_ssize_t j = 0; j < cols; j++) gb[j] = gb[j] + gr[j];          \
+            const T *gr = g + i * cols, *yr = y + i * cols; T *zr = gz + i * cols;        \
+            for (Py_ssize_t j = 0; j < cols; j++) {                                       \
+                T yv = yr[j], gv = gr[j];                                                 \
+                if (tanh_) { T t_ = yv * yv; t_ = (T)1 - t_; gv = gv * t_; }              \
+                else gv = gv * (T)(yv > (T)0);                                            \
+                zr[j] = gv;                                                               \
+            }                                                                             \
+            if (sums) for (Py_ssize_t j = 0; j < cols; j++) gb[j] = gb[j] + zr[j];        \
         }                                                                                 \
     }
 
-#define RELU_EXPR(T) gv = gv * (T)(yv > (T)0)
-#define TANH_EXPR(T) T t_ = yv * yv; t_ = (T)1 - t_; gv = gv * t_
-
-static PyObject *act_backward(PyObject *args, int which)
+static MULTI void act_backward_kernel(Buf *b, int is64, int tanh_, int sums, Py_ssize_t rows,
+                                      Py_ssize_t cols)
 {
-    PyObject *o[3];
-    int is64;
+    if (is64) { ON(tanh_, ON(sums, ACT_BACKWARD_BODY(double))) }
+    else { ON(tanh_, ON(sums, ACT_BACKWARD_BODY(float))) }
+}
+
+static PyObject *activation_backward(PyObject *self, PyObject *args)
+{
+    PyObject *o[4];
+    int is64, tanh_;
     Py_ssize_t rows, cols;
-    if (!PyArg_ParseTuple(args, "OOOpnn", &o[0], &o[1], &o[2], &is64, &rows, &cols)) return NULL;
-    Buf b[3] ; memset(b, 0, sizeof b);
+    if (!PyArg_ParseTuple(args, "OOOOppnn", &o[0], &o[1], &o[2], &o[3], &is64, &tanh_, &rows,
+                          &cols))
+        return NULL;
+    Buf b[4];
+    memset(b, 0, sizeof b);
     char type = is64 ? 'd' : 'f';
-    static const char *names[] = {"grad", "out", "bias_grad"};
-    Py_ssize_t sizes[3] = {rows * cols, rows * cols, cols};
-    for (int k = 0; k < 3; k++)
-        if (get_buf(o[k], &b[k], sizes[k], type, k != 1, k == 2, names[k]) < 0) { release(b, 3); return NULL; }
+    static const char *names[] = {"grad", "out", "grad_out", "bias_grad"};
+    Py_ssize_t sizes[4] = {rows * cols, rows * cols, rows * cols, cols};
+    for (int k = 0; k < 4; k++)
+        if (get_buf(o[k], &b[k], sizes[k], type, k >= 2, k == 3, names[k]) < 0) { release(b, 4); return NULL; }
+    int sums = b[3].held;
     Py_BEGIN_ALLOW_THREADS
-    if (which == 0) {
-        if (is64) ACT_BACKWARD_BODY(double, RELU_EXPR) else ACT_BACKWARD_BODY(float, RELU_EXPR)
-    } else {
-        if (is64) ACT_BACKWARD_BODY(double, TANH_EXPR) else ACT_BACKWARD_BODY(float, TANH_EXPR)
-    }
+    act_backward_kernel(b, is64, tanh_, sums, rows, cols);
     Py_END_ALLOW_THREADS
-    release(b, 3);
+    release(b, 4);
     Py_RETURN_NONE;
 }
 
-static PyObject *relu_backward(PyObject *self, PyObject *args) { return act_backward(args, 0); }
-static PyObject *tanh_backward(PyObject *self, PyObject *args) { return act_backward(args, 1); }
-
-/* bias_relu(h, bias): h (N, M) <- max(h + bias, 0) in place (np.add then np.maximum(., 0):
- * NaN stays NaN, -0.0 + 0 ... exactly as the ufuncs). */
+/* bias_relu(h, bias): h (N, M) <- relu(h + bias) in place, relu(x) = x if x > 0 or x is NaN,
+ * else +0.0 (the reference: np.add, np.maximum(., 0), then + 0.0, which turns the -0.0 that
+ * np.maximum may pass through into +0.0). */
 #define BIAS_RELU_BODY(T)                                                                 \
     {                                                                                     \
-        T *h = (T *)b[0].view.buf; const T *bias = (const T *)b[1].view.buf;              \
+        T *restrict h = (T *)b[0].view.buf; const T *restrict bias = (const T *)b[1].view.buf; \
         for (Py_ssize_t i = 0; i < rows; i++) {                                           \
             T *hr = h + i * cols;                                                         \
             for (Py_ssize_t j = 0; j < cols; j++) {                                       \
-                T x = hr[j] + bias[j]; const T z = (T)0; hr[j] = NP_MAX(x, z);            \
+                T x = hr[j] + bias[j];                                                    \
+                hr[j] = (x > (T)0 || x != x) ? x : (T)0;                                  \
             }                                                                             \
         }                                                                                 \
     }
+
+static MULTI void bias_relu_kernel(Buf *b, int is64, Py_ssize_t rows, Py_ssize_t cols)
+{
+    if (is64) BIAS_RELU_BODY(double) else BIAS_RELU_BODY(float)
+}
 
 static PyObject *bias_relu(PyObject *self, PyObject *args)
 {
@@ -419,12 +432,13 @@ static PyObject *bias_relu(PyObject *self, PyObject *args)
     int is64;
     Py_ssize_t rows, cols;
     if (!PyArg_ParseTuple(args, "OOpnn", &o[0], &o[1], &is64, &rows, &cols)) return NULL;
-    Buf b[2] ; memset(b, 0, sizeof b);
+    Buf b[2];
+    memset(b, 0, sizeof b);
     char type = is64 ? 'd' : 'f';
     if (get_buf(o[0], &b[0], rows * cols, type, 1, 0, "h") < 0 ||
         get_buf(o[1], &b[1], cols, type, 0, 0, "bias") < 0) { release(b, 2); return NULL; }
     Py_BEGIN_ALLOW_THREADS
-    if (is64) BIAS_RELU_BODY(double) else BIAS_RELU_BODY(float)
+    bias_relu_kernel(b, is64, rows, cols);
     Py_END_ALLOW_THREADS
     release(b, 2);
     Py_RETURN_NONE;
@@ -435,9 +449,9 @@ static PyMethodDef methods[] = {
     {"sgd", sgd, METH_VARARGS, "Fused SGD update (see descend.optim.transforms)."},
     {"adagrad", adagrad, METH_VARARGS, "Fused Adagrad update (see descend.optim.transforms)."},
     {"rmsprop", rmsprop, METH_VARARGS, "Fused RMSprop update (see descend.optim.transforms)."},
-    {"relu_backward", relu_backward, METH_VARARGS, "g *= [y > 0] and its column sums."},
-    {"tanh_backward", tanh_backward, METH_VARARGS, "g *= 1 - y^2 and its column sums."},
-    {"bias_relu", bias_relu, METH_VARARGS, "h = max(h + bias, 0) in place."},
+    {"activation_backward", activation_backward, METH_VARARGS,
+     "gz = g * relu'(y) or g * (1 - y^2), and its column sums."},
+    {"bias_relu", bias_relu, METH_VARARGS, "h = relu(h + bias) in place."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from .. import kernels as _kernels
-from ..autograd import enable_grad
+from ..autograd import enable_grad, set_grad_buffer
 from ..tensor import Tensor
 from .clip import clip_flat_
 from .transforms import lerp_  # noqa: F401 (re-exported: its historical home)
@@ -158,8 +158,8 @@ class _FlatGroup:
             dv[...] = p.data
             p.data = dv
             # backward writes a gradient arriving while p.grad is None straight into the
-            # buffer (autograd.grad_buffer), so zero_grad(set_to_none=True) costs nothing
-            p._grad_buffer = gv
+            # buffer (autograd.set_grad_buffer), so zero_grad(set_to_none=True) costs nothing
+            set_grad_buffer(p, gv)
             if p.grad is not None:
                 _copy_grad(p, gv, i)
                 p.grad = gv
@@ -501,7 +501,7 @@ class Optimizer:
         ``None`` grad stays None. ``set_to_none=True`` sets every ``p.grad`` to None (as
         PyTorch 2's default) and is the faster choice: no fill, and backward writes each
         arriving gradient straight into the parameter's view of the flat buffer (the view is
-        registered as the parameter's gradient buffer, see ``autograd.grad_buffer``), where a
+        registered as the parameter's gradient buffer, see ``autograd.set_grad_buffer``), where a
         zero-filled buffer costs a fill plus an addition. A parameter that backward does not
         reach keeps ``grad`` None and is skipped by ``step()``, as in PyTorch. An array taken
         from ``p.grad`` before the reset is that view, so the next backward overwrites it.
