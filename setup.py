@@ -15,7 +15,7 @@ from setuptools import Extension, setup
 if sys.platform == "win32":
     FLAGS = ["/O2", "/fp:precise"]
 else:
-    FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c11"]
+    FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-std=c11"]
 
 setup(
     ext_modules=[

@@ -148,3 +148,111 @@ def test_composed_transforms_are_the_equations():
     s, r = 0.1 * d, 0.001 * d * d
     expected = theta - 0.1 / 0.1 * s / (np.sqrt(r) / math.sqrt(0.001) + 1e-8)
     np.testing.assert_allclose(p.data, expected, rtol=1e-14)
+
+
+# -------------------------------------------------------------------- network kernels
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Bit-identical, except that any NaN equals any NaN (the sign and payload of a NaN
+    produced from two NaN operands depend on the operand order the hardware picks)."""
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    if not np.array_equal(nan_a, nan_b):
+        return False
+    return a[~nan_a].tobytes() == b[~nan_b].tobytes()
+
+
+def _specials(rng, shape, dtype):
+    a = rng.standard_normal(shape).astype(dtype)
+    flat = a.reshape(-1)
+    k = max(1, flat.size // 10)
+    idx = rng.choice(flat.size, size=min(4 * k, flat.size), replace=False)
+    flat[idx[:k]] = -0.0
+    flat[idx[k:2 * k]] = 0.0
+    flat[idx[2 * k:3 * k]] = np.nan
+    flat[idx[3 * k:]] = np.inf * rng.choice([-1, 1], size=len(idx[3 * k:]))
+    return a
+
+
+@needs_c
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_network_kernels_are_bit_identical_to_the_reference(dtype, activation):
+    from descend.kernels.elementwise import activation_backward, bias_activation_
+
+    rng = np.random.default_rng(7)
+    for shape in [(1, 1), (3, 5), (50, 128), (64, 100), (7, 33), (2, 3, 17)]:
+        for specials in (False, True):
+            make = (lambda s: _specials(rng, s, dtype)) if specials else (
+                lambda s: rng.standard_normal(s).astype(dtype))
+            h, bias, grad = make(shape), make(shape[-1:]), make(shape)
+            outs = []
+            for backend in ("c", "numpy"):
+                with kernels.using(backend), np.errstate(all="ignore"):
+                    y = bias_activation_(h.copy(), bias, activation)
+                    gb = np.empty(shape[-1], dtype)
+                    gz = activation_backward(grad, y, activation, gb)
+                    gz2 = activation_backward(grad, y, activation)
+                outs.append((y, gz, gb, gz2))
+            for a, b in zip(*outs):
+                assert _same_bits(a, b), (shape, specials)
+
+
+def test_fused_linear_activation_matches_the_separate_ops():
+    # Sequential fuses Linear + ReLU/Tanh into one op: the same function and gradients as
+    # the unfused ops (the bias gradient may round differently: a sum in another order).
+    from descend.functional import cross_entropy
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((20, 6))
+    y = rng.integers(0, 4, 20)
+    for act in (ds.nn.ReLU, ds.nn.Tanh):
+        model = ds.nn.Sequential(ds.nn.Linear(6, 8, rng=rng, dtype=np.float64), act(),
+                                 ds.nn.Linear(8, 4, rng=rng, dtype=np.float64))
+        cross_entropy(model(x), y).backward()
+        fused = [p.grad.copy() for p in model.parameters()]
+        for p in model.parameters():
+            p.grad = None
+        h = model[1](model[0](x))  # layer by layer: separate Linear and activation ops
+        cross_entropy(model[2](h), y).backward()
+        for a, b in zip(fused, (p.grad for p in model.parameters())):
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+def _train_epoch_slice(workload, backend, steps=40):
+    """A few steps of a benchmark workload (W1-W4 networks and optimizers) on one backend."""
+    sizes, act, batch, opt_name, hp = workload
+    rng = np.random.default_rng(0)
+    x = rng.random((steps * batch, sizes[0]), dtype=np.float32)
+    y = rng.integers(0, sizes[-1], steps * batch)
+    with kernels.using(backend):
+        ds.manual_seed(0)
+        layers = []
+        for i in range(len(sizes) - 1):
+            layers.append(ds.nn.Linear(sizes[i], sizes[i + 1]))
+            if i < len(sizes) - 2:
+                layers.append(act())
+        model = ds.nn.Sequential(*layers)
+        opt = getattr(optim, opt_name)(model.parameters(), **hp)
+        from descend.functional import cross_entropy
+
+        for s in range(steps):
+            opt.zero_grad(set_to_none=True)
+            cross_entropy(model(x[s * batch:(s + 1) * batch]), y[s * batch:(s + 1) * batch]).backward()
+            opt.step()
+    return [p.data.tobytes() for p in model.parameters()]
+
+
+WORKLOADS = {  # the benchmark's W1-W4 (benchmarks/common.py), smaller where it costs time
+    "W1": ([784, 128, 10], ds.nn.ReLU, 50, "Adam", dict(lr=1e-3)),
+    "W2": ([784, 128, 10], ds.nn.ReLU, 50, "SGD", dict(lr=0.1)),
+    "W3": ([784, 512, 512, 10], ds.nn.ReLU, 256, "Adam", dict(lr=1e-3)),
+    "W4": ([784, 100, 10], ds.nn.Tanh, 64, "SGD", dict(lr=0.01, momentum=0.9, nesterov=True)),
+}
+
+
+@needs_c
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_training_steps_of_the_benchmark_workloads_are_bit_identical(name):
+    steps = 8 if name == "W3" else 40
+    assert _train_epoch_slice(WORKLOADS[name], "c", steps) == _train_epoch_slice(WORKLOADS[name], "numpy", steps)

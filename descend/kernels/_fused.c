@@ -369,7 +369,7 @@ static PyObject *rmsprop(PyObject *self, PyObject *args)
             for (Py_ssize_t j = 0; j < cols; j++) {                                       \
                 T yv = yr[j], gv = gr[j];                                                 \
                 if (tanh_) { T t_ = yv * yv; t_ = (T)1 - t_; gv = gv * t_; }              \
-                else gv = gv * (T)(yv > (T)0);                                            \
+                else gv = (yv > (T)0) ? gv : gv * (T)0; /* = gv * [yv > 0], no branch */ \
                 zr[j] = gv;                                                               \
             }                                                                             \
             if (sums) for (Py_ssize_t j = 0; j < cols; j++) gb[j] = gb[j] + zr[j];        \
