@@ -256,3 +256,26 @@ WORKLOADS = {  # the benchmark's W1-W4 (benchmarks/common.py), smaller where it 
 def test_training_steps_of_the_benchmark_workloads_are_bit_identical(name):
     steps = 8 if name == "W3" else 40
     assert _train_epoch_slice(WORKLOADS[name], "c", steps) == _train_epoch_slice(WORKLOADS[name], "numpy", steps)
+
+
+@needs_c
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_softmax_cross_entropy_kernels_are_bit_identical(dtype, reduction):
+    from descend.functional import cross_entropy
+
+    rng = np.random.default_rng(11)
+    for n, classes in [(1, 1), (1, 3), (50, 10), (64, 10), (7, 32), (5, 33)]:
+        for specials in (False, True):
+            z = (_specials(rng, (n, classes), dtype) if specials
+                 else (rng.standard_normal((n, classes)) * 5).astype(dtype))
+            y = rng.integers(0, classes, n)
+            outs = []
+            for backend in ("c", "numpy"):
+                with kernels.using(backend), np.errstate(all="ignore"):
+                    logits = ds.tensor(z, requires_grad=True)
+                    loss = cross_entropy(logits, y, reduction=reduction)
+                    loss.backward(np.ones_like(loss.data))
+                outs.append((loss.data, logits.grad))
+            for a, b in zip(*outs):
+                assert _same_bits(np.asarray(a), np.asarray(b)), (n, classes, specials)

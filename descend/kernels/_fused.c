@@ -444,6 +444,110 @@ static PyObject *bias_relu(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------- softmax + cross-entropy
+ * xent_shift(z, labels, e, picked): for logits z (N, C) and labels (N,) (int64, in range:
+ * checked by the caller), e (C, N) <- (z - max_c z)^T (the row maximum as np.maximum.reduce
+ * takes it: NaN propagates) and picked (N,) <- e[label_i, i]. np.exp / np.add.reduce / np.log
+ * follow in NumPy on both paths (NumPy's exp and log are its own, not libm's).
+ * xent_grad(e, coef, labels, up, p): p (N, C) <- e^T * coef[:, None], then
+ * p[i, label_i] <- p[i, label_i] - up. */
+#define XENT_SHIFT_BODY(T)                                                                \
+    {                                                                                     \
+        const T *restrict z = (const T *)b[0].view.buf;                                   \
+        const long long *restrict y = (const long long *)b[1].view.buf;                   \
+        T *restrict e = (T *)b[2].view.buf, *restrict picked = (T *)b[3].view.buf;        \
+        for (Py_ssize_t i = 0; i < rows; i++) {                                           \
+            const T *zr = z + i * cols;                                                   \
+            T m = zr[0];                                                                  \
+            for (Py_ssize_t j = 1; j < cols; j++) m = NP_MAX(m, zr[j]);                   \
+            for (Py_ssize_t j = 0; j < cols; j++) e[j * rows + i] = zr[j] - m;            \
+            picked[i] = e[y[i] * rows + i];                                               \
+        }                                                                                 \
+    }
+
+static MULTI void xent_shift_kernel(Buf *b, int is64, Py_ssize_t rows, Py_ssize_t cols)
+{
+    if (is64) XENT_SHIFT_BODY(double) else XENT_SHIFT_BODY(float)
+}
+
+#define XENT_GRAD_BODY(T)                                                                 \
+    {                                                                                     \
+        const T *restrict e = (const T *)b[0].view.buf, *restrict coef = (const T *)b[1].view.buf; \
+        const long long *restrict y = (const long long *)b[2].view.buf;                   \
+        T *restrict p = (T *)b[3].view.buf;                                               \
+        const T up = (T)c_up;                                                             \
+        for (Py_ssize_t i = 0; i < rows; i++) {                                           \
+            T *pr = p + i * cols; const T c = coef[i];                                    \
+            for (Py_ssize_t j = 0; j < cols; j++) pr[j] = e[j * rows + i] * c;            \
+            pr[y[i]] = pr[y[i]] - up;                                                     \
+        }                                                                                 \
+    }
+
+static MULTI void xent_grad_kernel(Buf *b, int is64, Py_ssize_t rows, Py_ssize_t cols, double c_up)
+{
+    if (is64) XENT_GRAD_BODY(double) else XENT_GRAD_BODY(float)
+}
+
+static int get_labels(PyObject *o, Buf *b, Py_ssize_t n)
+{
+    b->held = 0;
+    if (PyObject_GetBuffer(o, &b->view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    b->held = 1;
+    const char *fmt = b->view.format ? b->view.format : "B";
+    if (fmt[0] == '<' || fmt[0] == '=' || fmt[0] == '@') fmt++;
+    if ((fmt[0] != 'q' && fmt[0] != 'l') || fmt[1] != '\0' || b->view.itemsize != 8 ||
+        b->view.len != n * 8) {
+        PyErr_SetString(PyExc_TypeError, "labels must be n contiguous int64");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *xent_shift(PyObject *self, PyObject *args)
+{
+    PyObject *o[4];
+    int is64;
+    Py_ssize_t rows, cols;
+    if (!PyArg_ParseTuple(args, "OOOOpnn", &o[0], &o[1], &o[2], &o[3], &is64, &rows, &cols))
+        return NULL;
+    if (rows < 1 || cols < 1) {
+        PyErr_SetString(PyExc_ValueError, "xent_shift needs at least one row and one class");
+        return NULL;
+    }
+    Buf b[4];
+    memset(b, 0, sizeof b);
+    char type = is64 ? 'd' : 'f';
+    if (get_buf(o[0], &b[0], rows * cols, type, 0, 0, "z") < 0 || get_labels(o[1], &b[1], rows) < 0 ||
+        get_buf(o[2], &b[2], rows * cols, type, 1, 0, "e") < 0 ||
+        get_buf(o[3], &b[3], rows, type, 1, 0, "picked") < 0) { release(b, 4); return NULL; }
+    Py_BEGIN_ALLOW_THREADS
+    xent_shift_kernel(b, is64, rows, cols);
+    Py_END_ALLOW_THREADS
+    release(b, 4);
+    Py_RETURN_NONE;
+}
+
+static PyObject *xent_grad(PyObject *self, PyObject *args)
+{
+    PyObject *o[4];
+    int is64;
+    Py_ssize_t rows, cols;
+    double up;
+    if (!PyArg_ParseTuple(args, "OOOOpnnd", &o[0], &o[1], &o[2], &o[3], &is64, &rows, &cols, &up))
+        return NULL;
+    Buf b[4];
+    memset(b, 0, sizeof b);
+    char type = is64 ? 'd' : 'f';
+    if (get_buf(o[0], &b[0], rows * cols, type, 0, 0, "e") < 0 ||
+        get_buf(o[1], &b[1], rows, type, 0, 0, "coef") < 0 || get_labels(o[2], &b[2], rows) < 0 ||
+        get_buf(o[3], &b[3], rows * cols, type, 1, 0, "p") < 0) { release(b, 4); return NULL; }
+    Py_BEGIN_ALLOW_THREADS
+    xent_grad_kernel(b, is64, rows, cols, up);
+    Py_END_ALLOW_THREADS
+    release(b, 4);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"adam", adam, METH_VARARGS, "Fused Adam / AdamW update (see descend.optim.transforms)."},
     {"sgd", sgd, METH_VARARGS, "Fused SGD update (see descend.optim.transforms)."},
@@ -452,6 +556,8 @@ static PyMethodDef methods[] = {
     {"activation_backward", activation_backward, METH_VARARGS,
      "gz = g * relu'(y) or g * (1 - y^2), and its column sums."},
     {"bias_relu", bias_relu, METH_VARARGS, "h = relu(h + bias) in place."},
+    {"xent_shift", xent_shift, METH_VARARGS, "e = (z - max z)^T and the labels' entries."},
+    {"xent_grad", xent_grad, METH_VARARGS, "p = e^T coef, minus up at the labels."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from . import fused
 
-__all__ = ["bias_activation_", "activation_backward", "ACTIVATIONS"]
+__all__ = ["bias_activation_", "activation_backward", "softmax_xent_shift", "softmax_xent_grad",
+           "ACTIVATIONS"]
 
 ACTIVATIONS = ("relu", "tanh")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -94,3 +95,37 @@ def _activation_backward_reference(grad, out, activation, bias_grad):
     if bias_grad is not None:
         np.add.reduce(gz.reshape(-1, gz.shape[-1]), axis=0, out=bias_grad)
     return gz
+
+
+# ---------------------------------------------------------- softmax + cross-entropy
+# With few classes the work is done on a transposed (C, N) array, so that NumPy reduces
+# across rows (fast) rather than along short rows (slow); see losses.SoftmaxCrossEntropy.
+def softmax_xent_shift(z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For logits z (N, C) and in-range integer labels (N,): ``e = (z - max_c z)^T`` as a
+    new C-ordered (C, N) array, and ``picked = e[label_i, i]`` (N,)."""
+    n, classes = z.shape
+    k = _c_ready(z)
+    if k is not None and n and classes and labels.dtype == np.int64 and labels.flags.c_contiguous:
+        e = np.empty((classes, n), dtype=z.dtype)
+        picked = np.empty(n, dtype=z.dtype)
+        k.xent_shift(z, labels, e, picked, z.dtype == np.float64, n, classes)
+        return e, picked
+    e = np.array(z.T, order="C")
+    e -= np.maximum.reduce(e, axis=0)
+    return e, e[labels, np.arange(n)]
+
+
+def softmax_xent_grad(e: np.ndarray, coef: np.ndarray, labels: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """dL/dz = softmax - onehot, scaled: ``p = e^T * coef[:, None]`` (N, C) with
+    ``coef = up / s``, then ``p[i, label_i] -= up`` (up: the scalar upstream factor, or one
+    per example)."""
+    classes, n = e.shape
+    k = _c_ready(e, coef)
+    if (k is not None and np.ndim(up) == 0 and n and labels.dtype == np.int64
+            and labels.flags.c_contiguous and coef.shape == (n,)):
+        p = np.empty((n, classes), dtype=e.dtype)
+        k.xent_grad(e, coef, labels, p, e.dtype == np.float64, n, classes, float(up))
+        return p
+    p = np.multiply(e.T, coef[:, None], order="C")
+    p[np.arange(n), labels] -= up
+    return p
