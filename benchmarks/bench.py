@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from common import WORKLOADS, BenchError, find_mnist  # noqa: E402
+from common import WORKLOADS, BenchError, find_mnist, resolve_workload  # noqa: E402
 
 WORKERS = {
     "descend": ("worker_descend.py", None),
@@ -107,7 +107,7 @@ def median(xs):
 
 
 def run_workload(key: str, args, frameworks: list[str]) -> dict:
-    w = WORKLOADS[key]
+    w = resolve_workload(key)
     if w.get("opt") is None:  # inference: no optimizer, so the fused variant is the same
         frameworks = [f for f in frameworks if f != "torch-fused"]
     spec = dict(workload=w, seed=args.seed, data_dir=str(find_mnist(args.data_dir)),
@@ -347,7 +347,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data_dir", default=None,
                    help="directory with MNIST's IDX files (default: $DESCEND_DATA, then the user cache ~/.cache/descend/datasets)")
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
-                   help="comma-separated subset of W1..W5, E2E and IMPORT (default: all)")
+                   help="comma-separated subset of W1..W5, E2E and IMPORT (default: all), or "
+                   "sweep variants BASE@mods: bN batch, wN hidden width, dN hidden layers, "
+                   "e.g. W1@b8,W1@w32 (with ',' inside a variant, separate workloads by ';')")
     p.add_argument("--frameworks", default="descend,descend-numpy,torch,torch-fused,jax,jax-step,numpy,floor",
                    help="comma-separated; those not installed are skipped (descend-numpy: "
                    "descend with DESCEND_KERNELS=numpy, whose final parameters must equal "
@@ -416,11 +418,13 @@ def _run(args: argparse.Namespace) -> int:
     import platform
 
     args = finish_args(args)
-    keys = [k.strip().upper() for k in args.workloads.split(",") if k.strip()]
-    unknown = [k for k in keys if k not in WORKLOADS and k not in ("E2E", "IMPORT")]
+    keys = [k.strip().upper() for k in args.workloads.split(";" if ";" in args.workloads else ",")
+            if k.strip()]
+    unknown = [k for k in keys if resolve_workload(k) is None and k not in ("E2E", "IMPORT")]
     if unknown or not keys:
         raise BenchError(f"--workloads: unknown workload(s) {', '.join(unknown) or '(none given)'}; "
-                         f"choose from {', '.join(WORKLOADS)}, E2E, IMPORT")
+                         f"choose from {', '.join(WORKLOADS)}, E2E, IMPORT, or a sweep variant "
+                         "such as W1@b8 or W1@w2048,d2 (separate such lists with ';')")
     wanted = [f.strip() for f in args.frameworks.split(",") if f.strip()]
     bad = [f for f in wanted if f not in WORKERS]
     if bad or not wanted:
@@ -441,7 +445,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"not installed, skipped: {', '.join(skipped)}", file=sys.stderr)
     for key in keys:
         print(f"running {key} ...", file=sys.stderr, flush=True)
-        if key in WORKLOADS:
+        if resolve_workload(key) is not None:
             results["workloads"][key] = run_workload(key, args, frameworks)
         elif key == "IMPORT":
             results["imports"] = run_imports(args)

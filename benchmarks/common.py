@@ -37,6 +37,35 @@ WORKLOADS = {
                what="inference of 784-128-10 ReLU on the 10,000 test images, batch 1,000"),
 }
 
+def resolve_workload(key: str) -> dict | None:
+    """The workload named ``key``: one of WORKLOADS, or a variant of one for the scaling sweep,
+    ``BASE@mods`` with mods joined by ``,``: ``bN`` batch N, ``wN`` every hidden layer N wide,
+    ``dN`` N hidden layers (e.g. ``W1@b8``, ``W1@w2048``, ``W2@d4,w256``). None if unknown."""
+    base, _, mods = key.partition("@")
+    w = WORKLOADS.get(base)
+    if w is None:
+        return None
+    w = dict(w, hp=dict(w["hp"]))
+    if not mods:
+        return w
+    hidden = w["sizes"][1:-1]
+    width, depth = hidden[0], len(hidden)
+    for mod in mods.split(","):
+        kind, value = mod[:1].lower(), mod[1:]
+        if kind not in "bwd" or not value.isdigit() or int(value) < 1:
+            return None
+        if kind == "b":
+            w["batch"] = int(value)
+        elif kind == "w":
+            width = int(value)
+        else:
+            depth = int(value)
+    w["sizes"] = [w["sizes"][0]] + [width] * depth + [w["sizes"][-1]]
+    w["what"] = (f"{'-'.join(map(str, w['sizes']))} {w['act']}, batch {w['batch']}, "
+                 f"{w['opt']} {w['hp']} (sweep variant of {base})")
+    return w
+
+
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
