@@ -279,3 +279,41 @@ def test_softmax_cross_entropy_kernels_are_bit_identical(dtype, reduction):
                 outs.append((loss.data, logits.grad))
             for a, b in zip(*outs):
                 assert _same_bits(np.asarray(a), np.asarray(b)), (n, classes, specials)
+
+
+def test_descend_version_names_the_kernel_path():
+    env = dict(os.environ, DESCEND_KERNELS="numpy")
+    out = subprocess.run([sys.executable, "-m", "descend", "--version"], env=env,
+                         capture_output=True, text=True, check=True)
+    assert "kernels: numpy (DESCEND_KERNELS=numpy" in out.stdout
+
+
+def test_without_the_extension_descend_falls_back_to_numpy():
+    # As after an install without a C compiler: the extension cannot be imported.
+    code = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "descend.kernels._fused":
+            raise ImportError("no compiled extension (simulated)")
+sys.meta_path.insert(0, Block())
+import numpy as np, descend as ds, descend.kernels as k
+from descend.functional import cross_entropy
+assert k.backend() == "numpy" and not k.available(), k.describe()
+print(k.describe())
+model = ds.nn.Sequential(ds.nn.Linear(4, 8), ds.nn.ReLU(), ds.nn.Linear(8, 3))
+opt = ds.optim.Adam(model.parameters(), lr=0.1)
+x, y = np.random.default_rng(0).random((16, 4), dtype=np.float32), np.arange(16) % 3
+for _ in range(5):
+    opt.zero_grad()
+    cross_entropy(model(x), y).backward()
+    opt.step()
+try:
+    k.use("c")
+except RuntimeError as e:
+    print("refused:", e)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "kernels: numpy (C extension not built: no compiled extension (simulated))" in out.stdout
+    assert "refused: descend's C extension is not built" in out.stdout

@@ -111,4 +111,6 @@ def describe() -> str:
         return f"kernels: c (compiled, {_extension.__file__.rsplit(os.sep, 1)[-1]})"
     if _extension is None:
         return f"kernels: numpy (C extension not built: {_import_error})"
-    return f"kernels: numpy ({ENV}={os.environ.get(ENV, '')!s} or use('numpy'))"
+    if os.environ.get(ENV, "").strip().lower() == "numpy":
+        return f"kernels: numpy ({ENV}=numpy; the C extension is built)"
+    return "kernels: numpy (chosen with descend.kernels.use; the C extension is built)"
