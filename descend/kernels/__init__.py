@@ -35,13 +35,20 @@ __all__ = ["backend", "available", "use", "using", "fused", "ENV", "BACKENDS"]
 ENV = "DESCEND_KERNELS"
 BACKENDS = ("c", "numpy")
 
-try:
-    from . import _fused as _extension
-except ImportError as _error:  # no compiler at install time, or a broken build
-    _extension = None
-    _import_error: str | None = str(_error)
-else:
-    _import_error = None
+def _load() -> tuple[ModuleType | None, str | None]:
+    """The extension module and None, or None and why it is missing."""
+    import importlib.util
+
+    try:
+        from . import _fused
+    except ImportError as error:  # no compiler at install time, or a broken build
+        if importlib.util.find_spec(f"{__name__}._fused") is None:
+            return None, "no compiled _fused module; there was no C compiler when descend was installed"
+        return None, str(error)
+    return _fused, None
+
+
+_extension, _import_error = _load()
 
 
 def _initial() -> ModuleType | None:
