@@ -2,7 +2,10 @@
 
 Every algorithm (SGD, Adagrad, RMSprop, Adam, AdamW) is a subclass that only says which
 hyperparameters it has, how to validate them and how to update one *run* of parameters: a
-contiguous slice of the group's flat buffers. The base class owns everything else.
+contiguous slice of the group's flat buffers. The update is written as a chain of small NumPy
+transforms (``descend.optim.transforms``, the readable specification) and run by the
+bit-identical fused kernel of ``descend.kernels`` when the compiled path is active
+(``Run.kernels()``). The base class owns everything else.
 
 Flat buffers (the performance design, see docs/optimizers.md):
 
