@@ -36,7 +36,7 @@ def worker(args: argparse.Namespace) -> None:
 
     from descend import nn, optim
     from descend.data import Dataset, load_mnist
-    from descend.distributed import init_distributed
+    from descend.distributed import init_distributed, strategy_for
     from descend.random import manual_seed
     from descend.train import Trainer
 
@@ -58,7 +58,7 @@ def worker(args: argparse.Namespace) -> None:
             return result
 
         comm.allreduce_ = timed
-    trainer = Trainer(model, optimizer, task="multiclass", rng=args.seed, communicator=comm, progress=False)
+    trainer = Trainer(model, optimizer, task="multiclass", rng=args.seed, strategy=strategy_for(comm))
     quiet = open(os.devnull, "w")
     stdout = sys.stdout
     sys.stdout = quiet  # the trainer's epoch lines

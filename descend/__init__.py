@@ -7,7 +7,7 @@
 array([[ 2., -4.]], dtype=float32)
 """
 
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (
     abs, add, broadcast_to, clip, concatenate, div, exp, expand_dims, linear, log, log_softmax,
@@ -15,6 +15,7 @@ from .ops import (
     softmax, sqrt, squeeze, stack, sub, sum, swapaxes, tanh, transpose, where,
 )
 from .tensor import Function, Tensor, ones, ones_like, tensor, zeros, zeros_like
+from .tracing import Trace, trace
 from . import functional, losses, nn, optim, random  # noqa: E402  (they build on the above)
 from .random import manual_seed  # noqa: E402
 

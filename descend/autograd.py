@@ -12,53 +12,149 @@ None for a leaf), ``requires_grad`` and ``grad``; it never imports the Tensor cl
 
 from __future__ import annotations
 
+import functools
 import heapq
-from typing import Any
+import inspect
+import sys
+import threading
+from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "unbroadcast", "backward"]
+__all__ = [
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "unbroadcast", "backward",
+]
 
 
-class _GradMode:
-    enabled = True
+class _GradModeState(threading.local):
+    """Whether ops are recorded, per thread (as in PyTorch): one thread's ``no_grad()`` never
+    changes what another records. A ``threading.local`` subclass, so each thread starts with
+    grad enabled and the hot path is one attribute read."""
+
+    def __init__(self) -> None:  # runs in each thread on its first use of the state
+        # An instance attribute, not a class default: threading.local finds it in the thread's
+        # own dict, the fast path of its attribute lookup (a class default costs twice as much).
+        self.enabled = True
 
 
-class no_grad:
-    """Context manager (and decorator) that stops recording ops into the graph.
+_GradMode = _GradModeState()
 
-    Inside it, results of ops never require grad, so no graph nodes are created: use it for
-    evaluation and for in-place parameter updates.
+
+class _GradModeContext:
+    """Base of the grad-mode context managers; each also works as a decorator.
+
+    A decorated generator function keeps the mode while its body runs, and only then: the
+    mode is set around each resumption of the generator and restored when it yields, so the
+    caller's mode is untouched between items (PyTorch's ``_DecoratorContextManager``).
     """
 
+    mode = True
+
+    def __init__(self) -> None:
+        # The modes to restore, per thread (one object may be entered by several threads at
+        # once) and per object (a generator may yield inside a with-block, so the blocks of
+        # different objects need not nest), a stack for re-entering the same object.
+        self._previous: dict[int, list[bool]] = {}
+
     def __enter__(self) -> None:
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = False
+        self._previous.setdefault(threading.get_ident(), []).append(_GradMode.enabled)
+        _GradMode.enabled = self.mode
 
     def __exit__(self, *exc: Any) -> None:
-        _GradMode.enabled = self._previous
+        thread = threading.get_ident()
+        stack = self._previous[thread]
+        _GradMode.enabled = stack.pop()
+        if not stack:
+            del self._previous[thread]
 
-    def __call__(self, fn):
-        import functools
+    def clone(self) -> _GradModeContext:
+        """A fresh context with the same mode (a decorator enters one per call)."""
+        return self.__class__()
+
+    def __call__(self, fn: Callable) -> Callable:
+        if inspect.isgeneratorfunction(fn):
+            return self._wrap_generator(fn)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with self.clone():
                 return fn(*args, **kwargs)
 
         return wrapper
 
+    def _wrap_generator(self, fn: Callable) -> Callable:
+        clone = self.clone
 
-class enable_grad(no_grad):
-    """Context manager that turns recording back on (e.g. inside ``no_grad``)."""
+        @functools.wraps(fn)
+        def generator(*args, **kwargs):
+            gen = fn(*args, **kwargs)
+            try:
+                with clone():
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with clone():
+                            gen.close()
+                        raise
+                    except BaseException:  # noqa: BLE001 (forwarded into the generator)
+                        with clone():
+                            response = gen.throw(*sys.exc_info())
+                    else:
+                        with clone():
+                            response = gen.send(request)
+            except StopIteration as stop:
+                return stop.value
+
+        return generator
+
+
+class no_grad(_GradModeContext):
+    """Context manager (and decorator) that stops recording ops into the graph.
+
+    Inside it, results of ops never require grad, so no graph nodes are created: use it for
+    evaluation and for in-place parameter updates. The mode is per thread.
+    """
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Context manager (and decorator) that turns recording back on (e.g. inside ``no_grad``)."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """``set_grad_enabled(mode)`` sets the grad mode of this thread at once; used as a context
+    manager (or decorator) it restores the previous mode on exit, as in PyTorch."""
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(mode) needs a bool, got {type(mode).__name__}")
+        self.mode = mode
+        self._before = _GradMode.enabled
+        _GradMode.enabled = mode
 
     def __enter__(self) -> None:
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = True
+        pass  # the mode was set on construction; __exit__ restores the one before it
+
+    def __exit__(self, *exc: Any) -> None:
+        _GradMode.enabled = self._before
+
+    def clone(self) -> _GradModeContext:
+        context = _GradModeContext()
+        context.mode = self.mode
+        return context
+
+    def __call__(self, fn: Callable) -> Callable:
+        _GradMode.enabled = self._before  # as a decorator it changes nothing now
+        return super().__call__(fn)
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops are currently recorded into the graph."""
+    """Whether ops are currently recorded into the graph (in this thread)."""
     return _GradMode.enabled
 
 
@@ -124,9 +220,11 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
     """
     ctx = root._ctx
     if ctx is None:
-        _accumulate_leaf(root, grad)
+        hooks = getattr(root, "_hooks", None)
+        _accumulate_leaf(root, grad if hooks is None else hooks.run(grad))
         return
     pending = {ctx: grad}  # op -> gradient of its output, summed over its consumers
+    hooked_leaves: dict[int, list] = {}  # leaves with hooks get their total, once, at the end
     heap = [(-ctx.seq, ctx)]
     pop, push = heapq.heappop, heapq.heappush
     while heap:
@@ -138,6 +236,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 "values were freed by the first backward(). Call the first backward with "
                 "retain_graph=True, or recompute the forward pass."
             )
+        if ctx.tensor_hooks is not None:  # register_hook / retain_grad on the op's output
+            g = ctx.tensor_hooks.run(g)
         input_grads = ctx.backward(g)
         if not retain_graph:
             ctx.release()
@@ -148,7 +248,14 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 pg = unbroadcast(pg, parent.data.shape)
             pctx = parent._ctx
             if pctx is None:
-                _accumulate_leaf(parent, pg)
+                if getattr(parent, "_hooks", None) is None:
+                    _accumulate_leaf(parent, pg)
+                else:
+                    entry = hooked_leaves.get(id(parent))
+                    if entry is None:
+                        hooked_leaves[id(parent)] = [parent, pg]
+                    else:
+                        entry[1] = entry[1] + pg
                 continue
             previous = pending.get(pctx)
             if previous is None:
@@ -157,6 +264,67 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
             else:
                 # Out of place: op backwards may hand the same array to several inputs.
                 pending[pctx] = previous + pg
+    for leaf, g in hooked_leaves.values():
+        _accumulate_leaf(leaf, leaf._hooks.run(g))
+
+
+class TensorHooks:
+    """The gradient hooks of one tensor, and whether a non-leaf keeps its gradient.
+
+    ``run(g)`` calls each hook in registration order with the tensor's gradient ``g`` (a
+    read-only array: a hook returns a replacement rather than editing it, since op backwards
+    may share one array between inputs); a hook returning an array (or Tensor) replaces the
+    gradient passed on, None keeps it. Then, if ``retain_grad()`` was called on a non-leaf,
+    the final gradient is added into its ``.grad``, as PyTorch does after all hooks.
+    """
+
+    __slots__ = ("hooks", "retained", "_next_id")
+
+    def __init__(self) -> None:
+        self.hooks: dict[int, Callable] = {}
+        self.retained = None  # a weak reference to the non-leaf tensor that keeps its grad
+        self._next_id = 0
+
+    def add(self, hook: Callable) -> HookHandle:
+        key = self._next_id
+        self._next_id += 1
+        self.hooks[key] = hook
+        return HookHandle(self.hooks, key)
+
+    def run(self, g: np.ndarray) -> np.ndarray:
+        for hook in list(self.hooks.values()):
+            view = np.asarray(g).view()  # (an op may hand on a NumPy scalar for a 0-d tensor)
+            view.flags.writeable = False
+            result = hook(view)
+            if result is not None:
+                result = np.asarray(getattr(result, "data", result))
+                if result.shape != g.shape:
+                    raise ValueError(
+                        f"gradient hook {getattr(hook, '__name__', hook)!r} returned shape "
+                        f"{result.shape} for a gradient of shape {g.shape}; a hook must return "
+                        "an array of the gradient's shape, or None to keep it"
+                    )
+                g = result.astype(g.dtype, copy=False)
+        if self.retained is not None:
+            tensor = self.retained()
+            if tensor is not None:
+                if tensor.grad is None:
+                    tensor.grad = np.array(g, dtype=tensor.data.dtype, copy=True)
+                else:
+                    np.add(tensor.grad, g, out=tensor.grad, casting="unsafe")
+        return g
+
+
+class HookHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: dict, key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
 
 
 def _accumulate_leaf(leaf, g: np.ndarray) -> None:
@@ -212,8 +380,9 @@ def grad_buffer(leaf):
 def grad_destination(leaf, dtype=None):
     """Where an op may write ``leaf``'s gradient itself (then returning that array as the
     gradient): its registered, C-contiguous buffer when ``leaf`` is a leaf without a
-    ``grad`` yet (and the buffer has ``dtype``, if given); else None (return a fresh array)."""
-    if leaf._ctx is not None or leaf.grad is not None:
+    ``grad`` yet and without hooks (the engine runs those on the gradient before storing it)
+    (and the buffer has ``dtype``, if given); else None (return a fresh array)."""
+    if leaf._ctx is not None or leaf.grad is not None or getattr(leaf, "_hooks", None) is not None:
         return None
     buffer = grad_buffer(leaf)
     if buffer is None or (dtype is not None and buffer.dtype != dtype) or not buffer.flags.c_contiguous:

@@ -147,9 +147,16 @@ def _as_logits_2d(fn: str, name: str, x: Any) -> Tensor:
     return x
 
 
+# The mean of no losses is undefined (NumPy would warn and give nan): as Tensor.mean, an error.
+_EMPTY_MEAN = ("the mean loss of an empty batch is undefined; check for an empty batch, or use "
+               "reduction='sum' (0 for no examples)")
+
+
 def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
     # np.add.reduce is what np.sum and np.mean compute, without their Python-level overhead.
     if reduction == "mean":
+        if loss.size == 0:
+            raise ValueError(_EMPTY_MEAN)
         return np.asarray(np.add.reduce(loss, axis=None) / loss.dtype.type(loss.size))
     if reduction == "sum":
         return np.asarray(np.add.reduce(loss, axis=None))
@@ -317,6 +324,7 @@ def binary_cross_entropy_with_logits(
     _check_reduction(fn, reduction)
     input = _as_input(fn, "input", input)
     target = _as_float_target(fn, "target", target, input)
+    _check_probability_target(fn, target)
     pw = None
     if pos_weight is not None:
         pw = np.asarray(pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight)
@@ -331,6 +339,18 @@ def binary_cross_entropy_with_logits(
         if _has_nan(pw):
             raise ValueError(f"{fn}: pos_weight contains NaN")
     return BCEWithLogits.apply(input, target, pos_weight=pw, reduction=reduction)
+
+
+def _check_probability_target(fn: str, target: Tensor) -> None:
+    """A binary target is a probability: outside [0, 1] the loss is unbounded below, and
+    training would push the logits to infinity (PyTorch does not check)."""
+    if target.data.size:
+        low, high = np.min(target.data), np.max(target.data)
+        if not (low >= 0 and high <= 1):
+            raise ValueError(
+                f"{fn}: target must be probabilities in [0, 1] (labels 0/1 or soft labels), but "
+                f"it ranges over [{low}, {high}]; for class indices use cross_entropy"
+            )
 
 
 class BCE(Function):
@@ -367,6 +387,7 @@ def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Te
     _check_reduction(fn, reduction)
     input = _as_input(fn, "input", input)
     target = _as_float_target(fn, "target", target, input)
+    _check_probability_target(fn, target)
     if input.data.size:
         low, high = np.min(input.data), np.max(input.data)
         if not (low >= 0 and high <= 1):
@@ -554,6 +575,8 @@ class KLDiv(Function):
 def _reduce_kl(loss: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "batchmean":
         n = loss.shape[0] if loss.ndim else 1
+        if n == 0:
+            raise ValueError(_EMPTY_MEAN)
         return np.asarray(np.sum(loss) / loss.dtype.type(n), dtype=loss.dtype)
     return _reduce(loss, reduction)
 

@@ -10,7 +10,8 @@ and some input requires grad, links the result to the op so ``Tensor.backward`` 
 from __future__ import annotations
 
 import itertools
-from typing import Any, Sequence
+import weakref
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -34,6 +35,8 @@ class Function:
     released = False
     inputs: tuple[Tensor, ...] = ()
     seq = 0  # the op's creation number (set by ``apply`` when it is recorded)
+    # Hooks and retain_grad of the op's output (an ``autograd.TensorHooks``), or None.
+    tensor_hooks: autograd.TensorHooks | None = None
 
     def forward(self, *arrays: np.ndarray, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError
@@ -57,7 +60,7 @@ class Function:
             data = fn.forward(*[t.data for t in inputs], **kwargs)
         except ValueError as error:
             shapes = ", ".join(str(t.data.shape) for t in inputs)
-            raise ValueError(f"{cls.__name__} of shapes {shapes}: {error}") from None
+            raise _same_kind(error, f"{cls.__name__} of shapes {shapes}: {error}") from None
         out = _new(Tensor)
         out.data = data
         out.grad = None
@@ -72,6 +75,16 @@ class Function:
         out.requires_grad = False
         out._ctx = None
         return out
+
+
+def _same_kind(error: ValueError, message: str) -> ValueError:
+    """``error``'s class with a new message, so a subclass (NumPy's AxisError, which is also
+    an IndexError) stays catchable as such; a plain ValueError when the class cannot be
+    built from a message alone."""
+    try:
+        return type(error)(message)
+    except Exception:  # noqa: BLE001 (a subclass with another constructor signature)
+        return ValueError(message)
 
 
 _new = object.__new__
@@ -110,7 +123,7 @@ class Tensor:
     ndarray of the same shape, or None before the first backward).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_grad_buffer", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_grad_buffer", "_hooks", "__weakref__")
     # NumPy defers to our reflected operators (``array + tensor`` calls ``__radd__``).
     __array_ufunc__ = None
 
@@ -121,6 +134,7 @@ class Tensor:
         # Where backward puts this leaf's gradient when ``grad`` is None: an optimizer sets it
         # to the leaf's view of its flat gradient buffer (see ``autograd._accumulate_leaf``).
         self._grad_buffer: np.ndarray | None = None
+        self._hooks: autograd.TensorHooks | None = None  # a leaf's gradient hooks
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -134,10 +148,27 @@ class Tensor:
         t.requires_grad = requires_grad
         t._ctx = ctx
         t._grad_buffer = None
+        t._hooks = None
         return t
 
+    @classmethod
+    def from_array(cls, data: np.ndarray) -> Tensor:
+        """A constant tensor (no gradient) that wraps ``data`` without copying or validating it:
+        for input batches on a hot path. ``data`` must not change while the tensor is in use."""
+        return cls._make(data, False, None)
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Set ``requires_grad`` in place; only floating-point tensors can have gradients."""
+        """Set ``requires_grad`` in place; only floating-point tensors can have gradients.
+
+        Only a leaf's flag can change: a tensor computed by a recorded op is part of the graph,
+        and turning its flag off would silently cut the graph (``detach()`` does that openly).
+        """
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError(
+                f"requires_grad_(False) on a non-leaf tensor (the output of "
+                f"{type(self._ctx).__name__}): only leaves' flags can change, and this would "
+                "silently cut the graph; use t.detach() for a tensor cut off from the graph"
+            )
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
                 f"requires_grad=True needs a floating-point tensor, but this one is "
@@ -198,6 +229,55 @@ class Tensor:
 
     def zero_grad(self) -> None:
         self.grad = None
+
+    # ------------------------------------------------------------ seeing gradients
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` during backward (leaves always do).
+
+        The lecture's g(i) for an intermediate node u(i): after ``loss.backward()``, ``.grad``
+        holds d(loss)/d(this), accumulated over backward calls like a leaf's.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "retain_grad() on a tensor that does not require grad: it has no gradient; "
+                "make an input of its computation require grad (outside no_grad())"
+            )
+        if self._ctx is not None:
+            self._node_hooks().retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf on which ``retain_grad()`` was called."""
+        hooks = self._ctx.tensor_hooks if self._ctx is not None else None
+        return hooks is not None and hooks.retained is not None
+
+    def register_hook(self, hook: Callable[[np.ndarray], Any]) -> autograd.HookHandle:
+        """Call ``hook(grad)`` with this tensor's gradient each time backward computes it.
+
+        ``grad`` is a read-only ndarray of this tensor's shape (for a leaf: the total of the
+        backward pass, before it is added into ``.grad``). A hook may return a replacement
+        gradient (an array or Tensor of the same shape), which is what flows on to the inputs
+        (or into a leaf's ``.grad``); returning None keeps the gradient. Hooks run in
+        registration order. Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "register_hook() on a tensor that does not require grad: backward never "
+                "computes its gradient"
+            )
+        if not callable(hook):
+            raise TypeError(f"register_hook needs a callable, got {type(hook).__name__}")
+        return self._node_hooks().add(hook)
+
+    def _node_hooks(self) -> autograd.TensorHooks:
+        """This tensor's hooks: on the op that made it (non-leaf) or on itself (leaf)."""
+        owner = self._ctx if self._ctx is not None else self
+        attribute = "tensor_hooks" if self._ctx is not None else "_hooks"
+        hooks = getattr(owner, attribute, None)
+        if hooks is None:
+            hooks = autograd.TensorHooks()
+            setattr(owner, attribute, hooks)
+        return hooks
 
     # ----------------------------------------------------------------------- backward
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
@@ -340,25 +420,49 @@ class Tensor:
         return ops.ReLU.apply(self)
 
     # ---------------------------------------------------------------------- reductions
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def sum(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
+    ) -> Tensor:
+        if torch_names:
+            reject_torch_names("sum", torch_names)
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def mean(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
+    ) -> Tensor:
+        if torch_names:
+            reject_torch_names("mean", torch_names)
         return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def max(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
+    ) -> Tensor:
+        if torch_names:
+            reject_torch_names("max", torch_names)
         return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def min(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
+    ) -> Tensor:
+        if torch_names:
+            reject_torch_names("min", torch_names)
         return ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
-    def logsumexp(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def logsumexp(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **torch_names: Any
+    ) -> Tensor:
+        if torch_names:
+            reject_torch_names("logsumexp", torch_names)
         return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
-    def softmax(self, axis: int = -1) -> Tensor:
+    def softmax(self, axis: int = -1, **torch_names: Any) -> Tensor:
+        if torch_names:
+            reject_torch_names("softmax", torch_names)
         return ops.Softmax.apply(self, axis=axis)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
+    def log_softmax(self, axis: int = -1, **torch_names: Any) -> Tensor:
+        if torch_names:
+            reject_torch_names("log_softmax", torch_names)
         return ops.LogSoftmax.apply(self, axis=axis)
 
     def argmax(self, axis: int | None = None) -> Tensor:
@@ -385,6 +489,9 @@ class Tensor:
         return ops.Transpose.apply(self, axes=None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        for axis in (axis1, axis2):
+            if not -self.ndim <= axis < self.ndim:
+                raise ops.reduction.axis_error(axis, self.ndim)
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return ops.Transpose.apply(self, axes=tuple(axes))
@@ -392,14 +499,33 @@ class Tensor:
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
         return ops.BroadcastTo.apply(self, shape=tuple(shape))
 
-    def expand_dims(self, axis: int | tuple[int, ...]) -> Tensor:
+    def expand_dims(self, axis: int | tuple[int, ...] | None = None, **torch_names: Any) -> Tensor:
+        if torch_names or axis is None:
+            reject_torch_names("expand_dims", torch_names)
         return ops.ExpandDims.apply(self, axis=axis)
 
-    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
+    def squeeze(self, axis: int | tuple[int, ...] | None = None, **torch_names: Any) -> Tensor:
+        if torch_names:
+            reject_torch_names("squeeze", torch_names)
         return ops.Squeeze.apply(self, axis=axis)
 
     def __getitem__(self, index: Any) -> Tensor:
         return ops.GetItem.apply(self, index=index)
+
+
+def reject_torch_names(fn: str, names: dict) -> None:
+    """Unknown keywords of an axis-taking method: name descend's (NumPy's) spelling when the
+    caller used PyTorch's (``dim``, ``keepdim``)."""
+    hints = {"dim": "axis", "keepdim": "keepdims"}
+    for name in names:
+        if name in hints:
+            raise TypeError(
+                f"{fn}() got {name}=: descend follows NumPy's names, so write "
+                f"{hints[name]}= (PyTorch's {name}= means the same)"
+            )
+    if not names:
+        raise TypeError(f"{fn}() missing its axis argument")
+    raise TypeError(f"{fn}() got an unexpected keyword argument {next(iter(names))!r}")
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:

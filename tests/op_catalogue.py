@@ -136,3 +136,75 @@ CASE_IDS = [case.name for case in CASES]
 def inputs_for(case: OpCase, seed: int = 0) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [draw(rng, shape, case.domain) for shape in case.shapes]
+
+
+# ----------------------------------------------------------------------------- edge cases
+# Fixed inputs at the edges of ops' domains (zeros of pow, NaN, ties, kinks, 0-d tensors with
+# an axis, empty tensors), where descend follows PyTorch. Each is compared with PyTorch's
+# output and gradients (the gradient of sum(out), i.e. backward with ones): live when torch
+# imports, else against tests/fixtures/edges_torch.npz (tests/fixtures/make_op_fixtures.py).
+# docs/conventions.md explains each choice.
+
+
+@dataclass
+class EdgeCase:
+    name: str
+    descend: Callable
+    torch: Callable
+    inputs: tuple  # float64 arrays (0-d arrays for scalars)
+    expected: tuple = ()  # for DIFFERENCES: descend's gradients, one per input
+
+
+NAN = np.nan
+
+
+def _a(*values):
+    return np.array(values, dtype=np.float64)
+
+
+EDGE_CASES = [
+    EdgeCase("pow_scalar_zero_exponent", lambda a: a ** 0, lambda t, a: a ** 0, (_a(0.0, 1.0, 2.0),)),
+    EdgeCase("pow_scalar_half_at_zero", lambda a: a ** 0.5, lambda t, a: a ** 0.5, (_a(0.0, 1.0),)),
+    EdgeCase("pow_tensor_edges", lambda a, b: a ** b, lambda t, a, b: a ** b,
+             (_a(0.0, 0.0, 0.0, 0.0, 2.0, 0.0), _a(0.0, 1.0, 2.0, 0.5, 0.0, -1.0))),
+    EdgeCase("max_all_nan", lambda a: a.max(), lambda t, a: a.max(), (_a(1.0, NAN, 3.0),)),
+    EdgeCase("min_all_nan", lambda a: a.min(), lambda t, a: a.min(), (_a(1.0, NAN, -3.0),)),
+    EdgeCase("max_axis_nan", lambda a: a.max(axis=1), lambda t, a: t.max(a, dim=1).values,
+             (np.array([[1.0, NAN, 3.0], [4.0, 6.0, 5.0]]),)),
+    EdgeCase("min_axis_nan", lambda a: a.min(axis=0), lambda t, a: t.min(a, dim=0).values,
+             (np.array([[1.0, NAN], [4.0, -5.0]]),)),
+    EdgeCase("max_ties", lambda a: a.max(), lambda t, a: a.max(), (_a(1.0, 3.0, 3.0, 2.0),)),
+    EdgeCase("maximum_ties", ds.maximum, lambda t, a, b: t.maximum(a, b), (_a(1.0, 2.0), _a(1.0, 3.0))),
+    EdgeCase("relu_at_zero", ds.relu, lambda t, a: t.relu(a), (_a(0.0, 1.0, -1.0),)),
+    EdgeCase("abs_at_zero", ds.abs, lambda t, a: t.abs(a), (_a(0.0, 1.0, -1.0),)),
+    EdgeCase("clip_at_bounds", lambda a: ds.clip(a, -0.5, 0.7), lambda t, a: t.clamp(a, -0.5, 0.7),
+             (_a(-0.5, 0.7, 0.0, 2.0),)),
+    EdgeCase("sum_0d_axis0", lambda a: a.sum(axis=0), lambda t, a: a.sum(0), (np.array(2.0),)),
+    EdgeCase("mean_0d_axis_minus1", lambda a: a.mean(axis=-1), lambda t, a: a.mean(-1), (np.array(2.0),)),
+    EdgeCase("max_0d_axis0", lambda a: a.max(axis=0), lambda t, a: t.amax(a, 0), (np.array(2.0),)),
+    EdgeCase("logsumexp_0d_axis0", lambda a: ds.logsumexp(a, axis=0), lambda t, a: t.logsumexp(a, 0), (np.array(2.0),)),
+    EdgeCase("softmax_0d_axis0", lambda a: ds.softmax(a, axis=0), lambda t, a: t.softmax(a, 0), (np.array(2.0),)),
+    EdgeCase("softmax_0d_axis_minus1", lambda a: ds.softmax(a, axis=-1), lambda t, a: t.softmax(a, -1),
+             (np.array(2.0),)),
+    EdgeCase("log_softmax_0d_axis_minus1", lambda a: ds.log_softmax(a, axis=-1), lambda t, a: t.log_softmax(a, -1),
+             (np.array(2.0),)),
+    EdgeCase("sum_empty", lambda a: a.sum(), lambda t, a: a.sum(), (np.zeros(0),)),
+    EdgeCase("logsumexp_empty_axis", lambda a: ds.logsumexp(a, axis=1), lambda t, a: t.logsumexp(a, 1),
+             (np.zeros((2, 0)),)),
+]
+
+# Where descend deliberately differs from PyTorch: ``expected`` holds descend's gradients; the
+# tests check them and that PyTorch's really are different (so each row documents a fact).
+DIFFERENCES = [
+    EdgeCase("maximum_nan", ds.maximum, lambda t, a, b: t.maximum(a, b),
+             (_a(1.0, NAN, 3.0, NAN), _a(2.0, 1.0, NAN, NAN)),
+             (_a(0.0, 1.0, 0.0, 0.5), _a(1.0, 0.0, 1.0, 0.5))),
+    EdgeCase("minimum_nan", ds.minimum, lambda t, a, b: t.minimum(a, b),
+             (_a(1.0, NAN, 3.0, NAN), _a(2.0, 1.0, NAN, NAN)),
+             (_a(1.0, 1.0, 0.0, 0.5), _a(0.0, 0.0, 1.0, 0.5))),
+    EdgeCase("clip_nan", lambda a: ds.clip(a, -1.0, 2.0), lambda t, a: t.clamp(a, -1.0, 2.0),
+             (_a(1.0, NAN, -3.0),), (_a(1.0, 1.0, 0.0),)),
+]
+
+EDGE_IDS = [case.name for case in EDGE_CASES]
+DIFFERENCE_IDS = [case.name for case in DIFFERENCES]

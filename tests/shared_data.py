@@ -1,19 +1,19 @@
-"""Where the tests find MNIST: $DESCEND_TEST_MNIST, else the workspace's shared copy beside the
-project (../shared/datasets/mnist). Only tests look there; the library never does."""
+"""Where the tests find MNIST: the copy that ships with descend (package data), so every test
+that needs MNIST runs on every machine, offline, without a path outside the project."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from descend.data.locations import BUNDLED_DATA_DIRS
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def mnist_dir() -> Path | None:
-    explicit = os.environ.get("DESCEND_TEST_MNIST")
-    candidates = [Path(explicit)] if explicit else []
-    candidates.append(REPO.parent / "shared" / "datasets" / "mnist")
-    for path in candidates:
-        if (path / "train-images-idx3-ubyte.gz").is_file() or (path / "train-images-idx3-ubyte").is_file():
-            return path
-    return None
+def mnist_dir() -> Path:
+    """The directory of the shipped MNIST files (``descend/data/bundled/mnist``)."""
+    path = BUNDLED_DATA_DIRS[0] / "mnist"
+    if not (path / "train-images-idx3-ubyte.gz").is_file():
+        # not a skip: a checkout or installation without them is broken
+        raise FileNotFoundError(f"the MNIST copy that ships with descend is missing from {path}")
+    return path

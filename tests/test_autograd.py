@@ -224,3 +224,128 @@ def test_gradcheck_catches_a_wrong_gradient():
 def test_gradcheck_needs_an_input_requiring_grad():
     with pytest.raises(ValueError, match="requires_grad"):
         ds.gradcheck(lambda a: a * 2, [ds.tensor([1.0])])
+
+
+# ------------------------------------------------------------- retain_grad and hooks
+def test_retain_grad_keeps_a_non_leaf_gradient_and_accumulates():
+    x = ds.tensor([1.0, -2.0], dtype=np.float64, requires_grad=True)
+    h = x * 3
+    assert not h.retains_grad
+    h.retain_grad()
+    assert h.retains_grad and not x.retains_grad
+    (h * h).sum().backward(retain_graph=True)
+    assert h.grad.tolist() == [6.0, -12.0]  # d(h^2)/dh = 2h
+    (h * h).sum().backward()
+    assert h.grad.tolist() == [12.0, -24.0]  # accumulates like a leaf's
+    assert x.grad.tolist() == [36.0, -72.0]
+    other = x * 2
+    (other * 1).sum().backward()
+    assert other.grad is None  # not retained: only leaves keep .grad
+
+
+def test_retain_grad_on_leaf_is_a_no_op_and_needs_requires_grad():
+    x = ds.tensor([1.0], requires_grad=True)
+    x.retain_grad()
+    (x * 2).sum().backward()
+    assert x.grad.tolist() == [2.0]
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ds.tensor([1.0]).retain_grad()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ds.tensor([1.0]).register_hook(lambda g: g)
+    with pytest.raises(TypeError, match="callable"):
+        x.register_hook(3)
+
+
+def test_hook_on_non_leaf_replaces_the_gradient_flowing_on():
+    x = ds.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    h.retain_grad()
+    seen = []
+    h.register_hook(lambda g: seen.append(g.copy()))      # None: keeps the gradient
+    handle = h.register_hook(lambda g: g * 10)           # replaces it
+    h.sum().backward(retain_graph=True)
+    assert seen[0].tolist() == [1.0, 1.0]
+    assert h.grad.tolist() == [10.0, 10.0]               # retain_grad sees the hooks' result
+    assert x.grad.tolist() == [20.0, 40.0]
+    handle.remove()
+    handle.remove()  # twice is harmless
+    x.grad = None
+    h.sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+
+
+def test_leaf_hook_sees_the_total_once_per_backward():
+    x = ds.tensor([1.0, 1.0], requires_grad=True)
+    calls = []
+    x.register_hook(lambda g: calls.append(g.copy()))
+    (x * 2 + x * 3).sum().backward()  # two paths into x
+    assert [c.tolist() for c in calls] == [[5.0, 5.0]]
+    assert x.grad.tolist() == [5.0, 5.0]
+    x.register_hook(lambda g: ds.tensor([1.0, 2.0]))  # a Tensor is accepted as replacement
+    (x * 1).sum().backward()
+    assert x.grad.tolist() == [6.0, 7.0]
+
+
+def test_hook_on_the_output_itself():
+    x = ds.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.register_hook(lambda g: g * 0.5)
+    y.backward()
+    assert x.grad.tolist() == [1.0, 2.0]
+    leaf = ds.tensor(3.0, requires_grad=True)
+    leaf.register_hook(lambda g: g + 1)
+    leaf.backward()
+    assert leaf.grad == 2.0
+
+
+def test_hook_returning_the_wrong_shape_is_a_clear_error():
+    x = ds.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+
+    def bad(g):
+        return np.ones(3)
+
+    h.register_hook(bad)
+    with pytest.raises(ValueError, match=r"hook 'bad' returned shape \(3,\) for a gradient of shape \(2,\)"):
+        h.sum().backward()
+
+
+def test_leaf_hooks_run_with_optimizer_gradient_buffers():
+    # Linear may write a weight's gradient straight into an optimizer's buffer; a hooked
+    # weight must still go through its hook.
+    layer = ds.nn.Linear(3, 2)
+    opt = ds.optim.SGD(layer.parameters(), lr=0.1)
+    opt.zero_grad()
+    layer.weight.register_hook(lambda g: np.zeros_like(g))
+    layer(ds.tensor(np.ones((4, 3), dtype=np.float32))).sum().backward()
+    assert np.all(layer.weight.grad == 0) and np.all(layer.bias.grad == 4)
+
+
+def test_hooks_and_retain_grad_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    xs, ws = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+
+    def run(lib, make, hook):
+        x, w = make(xs), make(ws)
+        h = (x @ w).tanh()
+        h.retain_grad()
+        h.register_hook(hook)
+        w.register_hook(lambda g: g * 2)
+        loss = (h * h).sum()
+        loss.backward()
+        return [np.asarray(t.grad) for t in (x, w, h)]
+
+    mine = run(ds, lambda a: ds.tensor(a, requires_grad=True), lambda g: g * 3)
+    theirs = run(torch, lambda a: torch.tensor(a, requires_grad=True), lambda g: g * 3)
+    for m, t in zip(mine, theirs):
+        np.testing.assert_allclose(m, t, rtol=1e-10)
+
+
+def test_requires_grad_false_on_non_leaf_raises_and_detach_works():
+    a = ds.tensor([1.0], requires_grad=True)
+    z = a * 3
+    with pytest.raises(RuntimeError, match="only leaves' flags can change"):
+        z.requires_grad_(False)
+    d = z.detach()
+    assert d.is_leaf and not d.requires_grad

@@ -28,9 +28,9 @@ TRAINER = textwrap.dedent(
     import numpy as np
     from descend import nn, optim
     from descend.data import Dataset
-    from descend.distributed import init_distributed
+    from descend.distributed import init_distributed, strategy_for
     from descend.random import manual_seed
-    from descend.train import Callback, RunLogger, Trainer
+    from descend.train import Callback, Checkpoint, Trainer
 
     dtype = np.dtype(sys.argv[1]); out = sys.argv[2]; n_train = int(sys.argv[3]); batch = int(sys.argv[4])
     mode = sys.argv[5]
@@ -44,14 +44,13 @@ TRAINER = textwrap.dedent(
         manual_seed(5 + comm.rank)  # a different initialisation on every rank: rank 0's must win
         model = nn.Sequential(nn.Linear(10, 16, dtype=dtype), nn.Tanh(), nn.Linear(16, 3, dtype=dtype))
         optimizer = optim.Adam(model.parameters(), lr=0.01)
-        logger = RunLogger(logdir, tensorboard=False, plots=False) if logdir else None
-        trainer = Trainer(model, optimizer, task="multiclass", rng=1, communicator=comm, progress=False,
-                          logger=logger, checkpoint_every=3 if logdir else None)
+        callbacks = [Checkpoint(logdir + "/checkpoint.safetensors", every=3)] if logdir else []
+        trainer = Trainer(model, optimizer, task="multiclass", rng=1, strategy=strategy_for(comm), callbacks=callbacks)
         return model, trainer
 
     class Interrupt(Callback):
         def on_batch_end(self, trainer, step, logs):
-            if trainer.epoch == 2 and step == 4:
+            if trainer.state.epoch == 2 and step == 4:
                 raise KeyboardInterrupt
 
     if mode == "resume":  # interrupted mid-epoch on every rank, then resumed from the checkpoint
@@ -62,7 +61,8 @@ TRAINER = textwrap.dedent(
         except KeyboardInterrupt:
             pass
         model, trainer = make(logdir)
-        logs = trainer.fit(train, dev, epochs=3, batch_size=batch, resume=logdir + "/checkpoint.safetensors")
+        trainer.restore(logdir + "/checkpoint.safetensors")
+        logs = trainer.fit(train, dev, epochs=3, batch_size=batch)
     else:
         model, trainer = make()
         logs = trainer.fit(train, dev, epochs=int(mode), batch_size=batch)
@@ -183,7 +183,7 @@ CRASH = textwrap.dedent(
     import os, signal, sys
     import numpy as np
     from descend import nn, optim
-    from descend.distributed import init_distributed
+    from descend.distributed import init_distributed, strategy_for
     from descend.train import Callback, Trainer
 
     mode = sys.argv[1]
@@ -193,14 +193,14 @@ CRASH = textwrap.dedent(
 
     class Fail(Callback):
         def on_batch_end(self, trainer, step, logs):
-            if comm.rank == 1 and trainer.epoch == 2 and step == 3:
+            if comm.rank == 1 and trainer.state.epoch == 2 and step == 3:
                 if mode == "kill":
                     os.kill(os.getpid(), signal.SIGKILL)
                 raise RuntimeError("rank 1 ran out of memory")
 
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.1), task="multiclass", rng=0,
-                      communicator=comm, callbacks=[Fail()], progress=False)
+                      strategy=strategy_for(comm), callbacks=[Fail()])
     trainer.fit((x, y), epochs=1000, batch_size=20)
     print("finished")
     """

@@ -76,3 +76,27 @@ def test_slicing_gradient_matches_scatter(data):
     expected = np.zeros(shape)
     expected[index] += 1
     np.testing.assert_array_equal(x.grad, expected)
+
+
+@given(broadcastable_pair(), st.integers(0, 2**32 - 1), st.floats(-3, 3))
+@settings(max_examples=30, deadline=None)
+def test_trace_and_hooks_agree_with_backward(shapes, seed, scale):
+    # The tracer's g(i) equals what retain_grad() keeps, and a hook scaling g(h) by c scales
+    # the gradient that flows through h by c (the chain rule is linear in g).
+    (shape_a, shape_b), _ = shapes
+    rng = np.random.default_rng(seed)
+    a = ds.tensor(rng.standard_normal(shape_a), requires_grad=True)
+    b = ds.tensor(rng.standard_normal(shape_b), requires_grad=True)
+    h = (a * b).tanh()
+    loss = (h * h + a).sum()
+    t = ds.trace(loss, names={"h": h})
+    h.retain_grad()
+    loss.backward(retain_graph=True)
+    np.testing.assert_allclose(t["h"].grad, h.grad, rtol=1e-12)
+    np.testing.assert_allclose(t.node_of(a).grad, a.grad, rtol=1e-12)
+    np.testing.assert_allclose(t.node_of(b).grad, b.grad, rtol=1e-12)
+    through_h = b.grad.copy()
+    b.grad = None
+    h.register_hook(lambda g: g * scale)
+    loss.backward()
+    np.testing.assert_allclose(b.grad, scale * through_h, rtol=1e-9, atol=1e-12)

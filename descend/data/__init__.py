@@ -1,10 +1,12 @@
 """descend.data: datasets as NumPy arrays, and minibatching.
 
 Image datasets (MNIST, Fashion-MNIST) are found locally or downloaded, verified by SHA-256 and
-split 55,000 / 5,000 / 10,000 as in the course; a user's own CSV or ``.npz`` table is split,
-standardised with training statistics, and its task (regression, binary, multiclass) inferred
-from its target column. Everything comes back as :class:`Splits` of :class:`Dataset` objects,
-whose :meth:`Dataset.batches` yields shuffled minibatches for training.
+split 55,000 / 5,000 / 10,000 as in the course; MNIST ships with descend, so it loads offline.
+A user's own CSV or ``.npz`` table is split, standardised with training statistics (features,
+and a regression target), its text columns encoded as categories, and its task (regression,
+binary, multiclass) inferred from its target column. Everything comes back as :class:`Splits`
+of :class:`Dataset` objects, whose :meth:`Dataset.batches` yields shuffled minibatches for
+training; ``splits.notes`` says what the user should know about how the data was read.
 
 Typical use::
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -195,6 +195,10 @@ class Splits:
         source: where the data was loaded from (a directory or file), for messages.
         schema: for tabular data, the preprocessing that turns new files into inputs exactly as
             the training data was (feature order, standardisation, label encoding); else None.
+        notes: sentences about how the data was read that the user should see (a target read
+            as regression although it looks like class labels, a target with a single value,
+            a class missing from the training split, text columns encoded as categories);
+            empty for ordinary data. The command line prints them on stderr.
     """
 
     train: Dataset
@@ -205,6 +209,7 @@ class Splits:
     name: str = ""
     source: str = ""
     schema: TabularSchema | None = None
+    notes: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Dataset | None]:
         return iter((self.train, self.dev, self.test))

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from .catalog import IMAGE_DATASETS, get_spec
 from .dataset import Splits, Task
 from .errors import DataFormatError, DatasetNotFoundError
 from .mnist import load_image_dataset
+from .npz import npz_names
 from .tabular import load_tabular
 
 __all__ = ["load_dataset", "available_datasets"]
@@ -36,6 +36,8 @@ def load_dataset(
     progress: bool = True,
     target: str | None = None,
     task: Task | None = None,
+    features: Sequence[str] | None = None,
+    drop: Sequence[str] | None = None,
     **tabular_options: Any,
 ) -> Splits:
     """Load a dataset by name (``"mnist"``, ``"fashion-mnist"``) or from a file.
@@ -45,9 +47,13 @@ def load_dataset(
     * A ``.npz`` archive with MNIST-style keys (``train_images`` ..., or ``x_train`` ...) loads
       as an image dataset of 28x28 images with labels 0..9.
     * Any other ``.csv``/``.tsv``/``.npz`` file loads as tabular data with
-      :func:`~descend.data.load_tabular`; ``target`` is then required, and ``task`` and the
-      ``tabular_options`` (``features``, ``dev``, ``test``, ``dev_fraction``, ``test_fraction``,
-      ``seed``, ``standardize``, ``delimiter``) are passed on.
+      :func:`~descend.data.load_tabular`; ``target`` is then required, and ``task``,
+      ``features`` (the feature columns, in order; default all but the target), ``drop``
+      (columns to leave out; not with ``features``) and the ``tabular_options`` (``dev``,
+      ``test``, ``dev_fraction``, ``test_fraction``, ``seed``, ``standardize``,
+      ``standardize_target``, ``delimiter``) are passed on. Unknown column names are errors
+      that suggest the closest name. The returned ``splits.notes`` say what the user should
+      know about how the table was read (see :func:`~descend.data.load_tabular`).
 
     Raises:
         DatasetNotFoundError: an unknown name that is not an existing file.
@@ -55,8 +61,9 @@ def load_dataset(
     """
     text = os.fspath(name)
     spec = get_spec(text)
+    columns = {k: v for k, v in (("features", features), ("drop", drop)) if v is not None}
     if spec is not None and not Path(text).is_file():
-        _no_tabular_options(text, target, task, tabular_options)
+        _no_tabular_options(text, target, task, {**columns, **tabular_options})
         return load_image_dataset(
             spec, data_dir, download=download, flatten=flatten, verify=verify, progress=progress
         )
@@ -67,7 +74,7 @@ def load_dataset(
             "existing .csv/.tsv/.npz file"
         )
     if path.suffix.lower() == ".npz" and target is None and _is_image_archive(path):
-        _no_tabular_options(text, target, task, tabular_options)
+        _no_tabular_options(text, target, task, {**columns, **tabular_options})
         mnist = IMAGE_DATASETS["mnist"]
         return load_image_dataset(mnist, path, download=False, flatten=flatten, verify=verify)
     if target is None:
@@ -75,15 +82,11 @@ def load_dataset(
             f"{path}: tabular data needs the name of its target column (target=..., command "
             "line: --target NAME)"
         )
-    return load_tabular(path, target, task, **tabular_options)
+    return load_tabular(path, target, task, features=features, drop=drop, **tabular_options)
 
 
 def _is_image_archive(path: Path) -> bool:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = set(archive.files)
-    except Exception:  # an unreadable archive gets its error from the tabular reader
-        return False
+    keys = set(npz_names(path, DataFormatError))  # a damaged archive is reported here
     return any(required <= keys for required in _IMAGE_ARCHIVE_KEYS)
 
 

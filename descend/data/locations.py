@@ -6,7 +6,9 @@
    ``~/.cache/descend``; datasets live in its ``datasets/<name>`` subdirectory;
 4. the system directory ``/usr/share/datasets/<name>`` (where Debian's ``dataset-*`` packages
    install, e.g. ``dataset-fashion-mnist``);
-5. a download into the user cache (done by the loader, not here).
+5. the copy shipped with descend, ``descend/data/bundled/<name>`` inside the installed package
+   (MNIST only), so that the main job works offline right after installation;
+6. a download into the user cache (done by the loader, not here).
 
 In 1 and 2, a directory may hold the files directly or in a subdirectory named after the
 dataset (``DIR/mnist/``, ``DIR/fashion-mnist/``); ``data_dir`` may also be an ``.npz`` file.
@@ -25,6 +27,8 @@ __all__ = [
     "DATA_ENV",
     "CACHE_ENV",
     "SYSTEM_DATA_DIRS",
+    "BUNDLED_DATA_DIRS",
+    "BUNDLED_LABEL",
     "cache_dir",
     "dataset_cache_dir",
     "Candidate",
@@ -39,6 +43,11 @@ CACHE_ENV = "DESCEND_CACHE"
 # Debian's dataset packages install to /usr/share/datasets/<name>. A module-level tuple so that
 # tests (and unusual systems) can replace it.
 SYSTEM_DATA_DIRS: tuple[Path, ...] = (Path("/usr/share/datasets"),)
+
+# The datasets shipped inside the package (package data, see pyproject.toml): a directory per
+# dataset. A module-level tuple so that tests can take it away to exercise downloads.
+BUNDLED_DATA_DIRS: tuple[Path, ...] = (Path(__file__).resolve().parent / "bundled",)
+BUNDLED_LABEL = "copy shipped with descend"
 
 
 def cache_dir() -> Path:
@@ -115,6 +124,9 @@ def candidates(spec: ImageDatasetSpec, data_dir: str | os.PathLike[str] | None) 
         if spec.debian_package:
             label += f" (Debian package {spec.debian_package})"
         result.append(Candidate(label, system / spec.name))
+    for bundled in BUNDLED_DATA_DIRS:
+        if (bundled / spec.name).is_dir():  # only datasets that are shipped are mentioned
+            result.append(Candidate(BUNDLED_LABEL, bundled / spec.name))
     return result
 
 

@@ -1,7 +1,9 @@
 """MNIST and Fashion-MNIST: find, verify, download and split.
 
 Both datasets come as four IDX files (gzipped or not) or as one ``.npz`` archive, found in the
-order described in :mod:`descend.data.locations`, else downloaded into the user cache.
+order described in :mod:`descend.data.locations`, else downloaded into the user cache. MNIST
+ships with descend (package data), so it is always found, offline too; the shipped copy is
+verified by SHA-256 like any other.
 
 Splits, as in the course: train = the first 55,000 images of the official training set, dev =
 its last 5,000, test = the 10,000 official test images. Images are float32 in [0, 1] (pixel
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import os
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,9 @@ from .dataset import Dataset, Splits
 from .download import content_sha256, download_verified
 from .errors import DatasetCorruptError, DatasetNotFoundError, DownloadError
 from .idx import parse_idx, read_maybe_gzip
+from .npz import read_npz
 from .locations import (
+    BUNDLED_LABEL,
     CACHE_ENV,
     DATA_ENV,
     Candidate,
@@ -72,8 +75,10 @@ def load_mnist(
             ``train-labels-idx1-ubyte.gz``, ``t10k-images-idx3-ubyte.gz``,
             ``t10k-labels-idx1-ubyte.gz``; gzipped or not) or a ``mnist/`` subdirectory or a
             ``mnist.npz`` with them; or the path of an ``.npz`` archive. Looked at first; then
-            ``$DESCEND_DATA``, the user cache, ``/usr/share/datasets/mnist``.
-        download: if found nowhere, download into the user cache (verified by SHA-256).
+            ``$DESCEND_DATA``, the user cache, ``/usr/share/datasets/mnist``, and the copy
+            shipped with descend (so MNIST loads offline without any of these).
+        download: if found nowhere (only possible when the shipped copy was removed), download
+            into the user cache (verified by SHA-256).
         flatten: images of shape (N, 784) instead of (N, 28, 28).
         verify: check each IDX file's SHA-256 (see the module docstring).
         progress: show a download progress bar on stderr (needs ``tqdm``).
@@ -203,6 +208,7 @@ def download_dataset(name: str, *, progress: bool = True) -> Path:
             base + data_file.gz_name,
             directory / data_file.gz_name,
             sha256=data_file.sha256,
+            size=data_file.size,
             progress=progress,
             what=f"{spec.title} {data_file.gz_name}",
         )
@@ -341,11 +347,12 @@ def _read_idx_file(
             known = KNOWN_CONTENT.get(digest)
             if known is not None and known[0] != spec.title:
                 raise _OtherDataset(f"holds {known[0]} files, not {spec.title}")
-            fix = (
-                "delete it and load again to download a fresh copy"
-                if found.label == "user cache"
-                else "replace it with an intact copy"
-            )
+            if found.label == "user cache":
+                fix = "delete it and load again to download a fresh copy"
+            elif found.label == BUNDLED_LABEL:
+                fix = "reinstall descend (pip install --force-reinstall descend) to restore it"
+            else:
+                fix = "replace it with an intact copy"
             what = f"{known[0]}'s {known[1]}" if known else "an unknown file"
             raise DatasetCorruptError(
                 f"{path} is damaged or not {spec.title}'s {data_file.stem}: its content has "
@@ -399,26 +406,23 @@ _KERAS_KEYS = ("x_train", "y_train", "x_test", "y_test")
 def _read_npz(spec: ImageDatasetSpec, path: Path) -> tuple[np.ndarray, ...]:
     """Read an image archive: either the course's keys ``{train,dev,test}_{images,labels}`` or
     the common ``x_train, y_train, x_test, y_test`` (whose training part is split 55k/5k)."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = set(archive.files)
-            if set(_COURSE_KEYS) <= keys:
-                raw = [archive[k] for k in _COURSE_KEYS]
-            elif set(_KERAS_KEYS) <= keys:
-                x_train, y_train, x_test, y_test = (archive[k] for k in _KERAS_KEYS)
-                if len(x_train) <= spec.dev_size:
-                    raise DatasetCorruptError(
-                        f"{path}: x_train has {len(x_train)} images, too few for a dev set of {spec.dev_size}"
-                    )
-                cut = len(x_train) - spec.dev_size
-                raw = [x_train[:cut], y_train[:cut], x_train[cut:], y_train[cut:], x_test, y_test]
-            else:
-                raise DatasetCorruptError(
-                    f"{path}: not a {spec.title} archive: it has the arrays {sorted(keys)}, expected "
-                    f"{', '.join(_COURSE_KEYS)} (or {', '.join(_KERAS_KEYS)})"
-                )
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise DatasetCorruptError(f"{path}: cannot read the .npz archive: {error}") from error
+    archive = read_npz(path, DatasetCorruptError)
+    keys = set(archive)
+    if set(_COURSE_KEYS) <= keys:
+        raw = [archive[k] for k in _COURSE_KEYS]
+    elif set(_KERAS_KEYS) <= keys:
+        x_train, y_train, x_test, y_test = (archive[k] for k in _KERAS_KEYS)
+        if len(x_train) <= spec.dev_size:
+            raise DatasetCorruptError(
+                f"{path}: x_train has {len(x_train)} images, too few for a dev set of {spec.dev_size}"
+            )
+        cut = len(x_train) - spec.dev_size
+        raw = [x_train[:cut], y_train[:cut], x_train[cut:], y_train[cut:], x_test, y_test]
+    else:
+        raise DatasetCorruptError(
+            f"{path}: not a {spec.title} archive: it has the arrays {sorted(keys)}, expected "
+            f"{', '.join(_COURSE_KEYS)} (or {', '.join(_KERAS_KEYS)})"
+        )
     result: list[np.ndarray] = []
     for split in range(3):
         images, labels = raw[2 * split], raw[2 * split + 1]

@@ -28,16 +28,17 @@ import csv
 import gzip
 import io
 import os
-import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
 import numpy as np
 
+from .columns import categories_of, choose_columns, did_you_mean, one_hot, way_out
 from .dataset import Dataset, Splits, Task, make_rng
 from .errors import DataFormatError, DatasetNotFoundError
+from .npz import read_npz
 from .standardize import Standardizer
 
 __all__ = ["load_tabular", "read_table", "TabularSchema", "infer_task", "TASKS"]
@@ -64,6 +65,8 @@ class Table:
     columns: dict[str, Any]
     n_rows: int
     lines: np.ndarray | None = None  # CSV: the line number of each row, for messages
+    # CSV columns already parsed as numbers (each is parsed once, however often it is asked for)
+    parsed: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def where(self, row: int) -> str:
         if self.lines is not None:
@@ -150,16 +153,7 @@ def _check_header(path: Path, header: list[str]) -> None:
 
 
 def _read_npz_table(path: Path) -> Table:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except ValueError as error:
-        raise DataFormatError(
-            f"{path}: cannot read the .npz archive ({error}); object arrays are not supported, "
-            "store text as a fixed-width string array (e.g. np.array(labels, dtype=str))"
-        ) from error
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise DataFormatError(f"{path}: cannot read the .npz archive: {error}") from error
+    arrays = read_npz(path, DataFormatError)
     if not arrays:
         raise DataFormatError(f"{path}: the archive holds no arrays")
     columns: dict[str, np.ndarray] = {}
@@ -200,9 +194,11 @@ def _numeric(table: Table, name: str, role: str) -> tuple[np.ndarray, bool]:
             bad = 0
             raise DataFormatError(
                 f"{table.path}: {role} column {name!r} is not numeric (text, e.g. "
-                f"{str(column[bad])!r} at {table.where(bad)})"
+                f"{str(column[bad])!r} at {table.where(bad)}); leave it out with {way_out(name)}"
             )
         return column.astype(np.float64), column.dtype.kind in "biu"
+    if name in table.parsed:
+        return table.parsed[name], False
     try:
         values = np.fromiter(map(float, column), dtype=np.float64, count=len(column))
     except ValueError:
@@ -215,13 +211,11 @@ def _numeric(table: Table, name: str, role: str) -> tuple[np.ndarray, bool]:
                 raise DataFormatError(
                     f"{table.path}: {role} column {name!r} is not numeric: {what} at "
                     f"{table.where(row)}. Every {role} must be a number"
-                    + (
-                        "; encode text features as numbers or drop the column with features=[...]"
-                        if role == "feature"
-                        else ""
-                    )
+                    + (f": fix the value, or leave the column out with {way_out(name)}"
+                       if role == "feature" else "")
                 ) from None
         raise  # pragma: no cover - the loop finds the cell float() rejects
+    table.parsed[name] = values
     return values, False  # (whether a feature is integer-typed does not matter)
 
 
@@ -406,8 +400,14 @@ class TabularSchema:
         task: ``"regression"``, ``"binary"`` or ``"multiclass"``.
         classes: original label of each class index (binary: index 1 is the positive class),
             None for regression.
-        standardizer: the training split's feature statistics, or None if not standardising.
+        standardizer: the training split's statistics of the inputs (see
+            :attr:`input_names`), or None if not standardising.
         task_reason: why this task was chosen (inferred or given).
+        target_standardizer: for regression, the training split's mean and std of the target
+            (one column), or None if the target is not standardised. Models are trained on
+            ``(y - mean) / std``; :meth:`decode_target` maps their outputs back.
+        categories: for each text (categorical) feature column, its categories in input order;
+            such a column becomes one 0/1 input per category (see :mod:`descend.data.columns`).
     """
 
     features: tuple[str, ...]
@@ -416,41 +416,79 @@ class TabularSchema:
     classes: tuple[Any, ...] | None
     standardizer: Standardizer | None
     task_reason: str = ""
+    target_standardizer: Standardizer | None = None
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The name of each model input: a numeric feature's name, or ``"column=category"``
+        for each category of a categorical feature."""
+        names: list[str] = []
+        for name in self.features:
+            if name in self.categories:
+                names += [f"{name}={category}" for category in self.categories[name]]
+            else:
+                names.append(name)
+        return tuple(names)
 
     # -- features
     def feature_matrix(self, table: Table) -> np.ndarray:
-        """The raw (unstandardised) float64 feature matrix of ``table`` in schema order."""
+        """The raw (unstandardised) float64 input matrix of ``table`` in :attr:`input_names`
+        order: numeric features as they are, categorical ones one-hot.
+
+        Raises:
+            DataFormatError: a missing column, a non-numeric value in a numeric feature, NaN or
+                infinity, a category not seen in training; naming the column and the row.
+        """
         missing = [f for f in self.features if f not in table.columns]
         if missing:
             raise DataFormatError(
                 f"{table.path}: missing feature column(s) {', '.join(map(repr, missing))}; "
                 f"the file has {', '.join(map(repr, table.columns))}"
             )
-        matrix = np.empty((table.n_rows, len(self.features)), dtype=np.float64)
-        for j, name in enumerate(self.features):
-            values, _ = _numeric(table, name, "feature")
-            _check_finite(table, name, values, "feature")
-            matrix[:, j] = values
+        widths = [len(self.categories.get(name, (None,))) for name in self.features]
+        matrix = np.empty((table.n_rows, sum(widths)), dtype=np.float64)
+        start = 0
+        for name, width in zip(self.features, widths):
+            if name in self.categories:
+                cells = _text(table, name) if table.from_text else table.columns[name].astype(str)
+                matrix[:, start : start + width] = one_hot(
+                    name, cells, self.categories[name], table.where
+                )
+            else:
+                values, _ = _numeric(table, name, "feature")
+                _check_finite(table, name, values, "feature")
+                matrix[:, start] = values
+            start += width
         return matrix
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Raw feature matrix (N, D) -> float32 model inputs (standardised if fitted so)."""
-        if self.standardizer is None:
-            return np.asarray(x, dtype=np.float32)
-        return self.standardizer.transform(x)
+    def transform(self, x: np.ndarray, *, where: Callable[[int], str] | None = None) -> np.ndarray:
+        """Raw input matrix (N, D) -> float32 model inputs (standardised if fitted so).
+
+        ``where`` gives a row's location for messages (default ``"row i"``).
+
+        Raises:
+            DataFormatError: a value does not fit float32 after the transformation (it would
+                become infinite and derail training), naming the input and the row.
+        """
+        if self.standardizer is not None:
+            return self.standardizer.transform(x, names=self.input_names, where=where)
+        with np.errstate(over="ignore"):  # checked next
+            out = np.asarray(x, dtype=np.float32)
+        _check_float32(out, x, self.input_names, where, "standardize=True")
+        return out
 
     # -- targets
     def encode_target(self, target: _Target | np.ndarray) -> np.ndarray:
-        """Target values -> float32 (regression, binary 0/1) or int64 class indices."""
+        """Target values -> float32 (regression: standardised if fitted so; binary: 0/1) or
+        int64 class indices (multiclass)."""
         if isinstance(target, _Target):
             values, where = target.values, target.table.where
         else:
             values = np.asarray(target)
             where = lambda row: f"row {row}"  # noqa: E731
         if self.task == "regression":
-            if values.dtype.kind not in "biuf":
-                raise DataFormatError(f"a regression target must be numeric, got {values.dtype}")
-            return np.asarray(values, dtype=np.float32)
+            return self._encode_regression(values, where)
         assert self.classes is not None
         if any(isinstance(c, str) for c in self.classes) or values.dtype.kind in "US":
             lookup = np.array([str(c) for c in self.classes])
@@ -476,12 +514,37 @@ class TabularSchema:
             )
         return indices.astype(np.float32 if self.task == "binary" else np.int64)
 
-    def decode_target(self, indices: np.ndarray) -> np.ndarray:
-        """Class indices (or binary 0/1 predictions) -> the original labels."""
+    def _encode_regression(self, values: np.ndarray, where: Callable[[int], str]) -> np.ndarray:
+        if values.dtype.kind not in "biuf":
+            raise DataFormatError(f"a regression target must be numeric, got {values.dtype}")
+        values = np.asarray(values, dtype=np.float64)
+        column = values.reshape(len(values), -1)
+        if self.target_standardizer is not None:
+            out = self.target_standardizer.transform(column, names=[self.target], where=where)
+            return out.reshape(values.shape)
+        with np.errstate(over="ignore"):  # checked next
+            out = column.astype(np.float32)
+        _check_float32(out, column, [self.target], where, "standardize_target=True")
+        return out.reshape(values.shape)
+
+    def decode_target(self, values: np.ndarray) -> np.ndarray:
+        """Model outputs -> the target's own terms; the inverse of :meth:`encode_target`.
+
+        * regression: the model's predictions ``z`` (any shape) -> float64 ``z * std + mean``
+          with the training target's statistics (``z`` itself when the target was not
+          standardised). ``descend predict`` writes these values.
+        * binary / multiclass: class indices (or binary 0/1 predictions) -> the original labels
+          (an object array).
+        """
+        if self.task == "regression":
+            z = np.asarray(values, dtype=np.float64)
+            if self.target_standardizer is None:
+                return z
+            return z * self.target_standardizer.std[0] + self.target_standardizer.mean[0]
         if self.classes is None:
-            raise ValueError("decode_target: a regression task has no classes")
+            raise ValueError("decode_target: a classification schema without classes")
         labels = np.asarray(self.classes, dtype=object)
-        return labels[np.asarray(indices).astype(np.int64)]
+        return labels[np.asarray(values).astype(np.int64)]
 
     # -- whole files
     def load(
@@ -493,7 +556,7 @@ class TabularSchema:
         ``require_target``). Extra columns are ignored.
         """
         table = read_table(path, delimiter=delimiter)
-        x = self.transform(self.feature_matrix(table))
+        x = self.transform(self.feature_matrix(table), where=table.where)
         if self.target not in table.columns:
             if require_target:
                 raise DataFormatError(_missing_target_message(table, self.target))
@@ -511,26 +574,121 @@ class TabularSchema:
             "classes": None if self.classes is None else list(self.classes),
             "standardizer": None if self.standardizer is None else self.standardizer.to_dict(),
             "task_reason": self.task_reason,
+            "target_standardizer": None
+            if self.target_standardizer is None
+            else self.target_standardizer.to_dict(),
+            "categories": {name: list(values) for name, values in self.categories.items()},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TabularSchema:
-        return cls(
-            features=tuple(data["features"]),
-            target=data["target"],
-            task=data["task"],
-            classes=None if data["classes"] is None else tuple(data["classes"]),
-            standardizer=None
-            if data["standardizer"] is None
-            else Standardizer.from_dict(data["standardizer"]),
-            task_reason=data.get("task_reason", ""),
+        """The inverse of :meth:`to_dict`, checked before anything uses it.
+
+        A schema written by an older version (without ``target_standardizer`` or
+        ``categories``) loads as one without them.
+
+        Raises:
+            DataFormatError: the stored schema is malformed: a missing or mistyped entry, an
+                unknown task, classes that do not fit the task, or standardisation statistics
+                that are not finite (or a std that is not positive); the message names the
+                column.
+        """
+        try:
+            return _schema_from_dict(data)
+        except (KeyError, TypeError, ValueError) as error:
+            detail = f"no entry {error}" if isinstance(error, KeyError) else str(error)
+            raise DataFormatError(
+                f"the stored table schema is damaged: {detail}. It cannot be used to transform "
+                "data; train the model again or restore the run's files"
+            ) from None
+
+
+def _check_float32(
+    out: np.ndarray,
+    raw: np.ndarray,
+    names: Sequence[str],
+    where: Callable[[int], str] | None,
+    fix: str,
+) -> None:
+    """Refuse values that became infinite in float32 (beyond about 3.4e38)."""
+    bad = ~np.isfinite(out)
+    if bad.any():
+        row, column = (int(i[0]) for i in np.nonzero(bad))
+        at = where(row) if where is not None else f"row {row}"
+        name = names[column] if column < len(names) else str(column)
+        raise DataFormatError(
+            f"column {name!r} at {at}: the value {float(np.asarray(raw)[row, column]):g} does not "
+            f"fit float32 (at most about 3.4e38); rescale the column or use {fix}"
         )
+
+
+def _string_list(value: Any, what: str) -> list[str]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{what} must be a list of column names, got {value!r}")
+    return list(value)
+
+
+def _schema_from_dict(data: dict[str, Any]) -> TabularSchema:
+    if not isinstance(data, dict):
+        raise TypeError(f"expected a mapping, got {type(data).__name__}")
+    features = _string_list(data["features"], "features")
+    if not features:
+        raise ValueError("no feature columns")
+    target = data["target"]
+    if not isinstance(target, str):
+        raise TypeError(f"target must be a column name, got {target!r}")
+    task = data["task"]
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r} (known: {', '.join(TASKS)})")
+    classes = _stored_classes(task, data["classes"])
+    schema = TabularSchema(
+        features=tuple(features),
+        target=target,
+        task=task,
+        classes=classes,
+        standardizer=None,
+        task_reason=str(data.get("task_reason", "")),
+        categories=_stored_categories(data.get("categories") or {}, features),
+    )
+    if data.get("standardizer") is not None:
+        schema.standardizer = Standardizer.from_dict(data["standardizer"], names=schema.input_names)
+    if data.get("target_standardizer") is not None:
+        if task != "regression":
+            raise ValueError(f"target statistics for a {task} task")
+        schema.target_standardizer = Standardizer.from_dict(
+            data["target_standardizer"], names=[target]
+        )
+    return schema
+
+
+def _stored_classes(task: str, classes: Any) -> tuple[Any, ...] | None:
+    if task == "regression":
+        if classes is not None:
+            raise ValueError("a regression schema with classes")
+        return None
+    if not isinstance(classes, (list, tuple)) or not classes or (task == "binary" and len(classes) != 2):
+        raise ValueError(f"a {task} schema with the classes {classes!r}")
+    return tuple(classes)
+
+
+def _stored_categories(stored: Any, features: list[str]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(stored, dict):
+        raise TypeError(f"categories must be a mapping, got {stored!r}")
+    categories: dict[str, tuple[str, ...]] = {}
+    for name, values in stored.items():
+        if name not in features:
+            raise ValueError(f"categories for {name!r}, which is not a feature")
+        values = _string_list(values, f"the categories of {name!r}")
+        if not values or len(set(values)) != len(values):
+            raise ValueError(f"the categories of {name!r} are empty or repeat: {values!r}")
+        categories[name] = tuple(values)
+    return categories
 
 
 def _missing_target_message(table: Table, target: str) -> str:
     return (
-        f"{table.path}: no target column {target!r}; the columns are "
-        f"{', '.join(map(repr, table.columns))}"
+        f"{table.path}: no target column {target!r}{did_you_mean(target, list(table.columns))}; "
+        f"the columns are {', '.join(map(repr, table.columns))}"
     )
 
 
@@ -543,12 +701,14 @@ def load_tabular(
     task: Task | None = None,
     *,
     features: Sequence[str] | None = None,
+    drop: Sequence[str] | None = None,
     dev: PathLike | None = None,
     test: PathLike | None = None,
     dev_fraction: float | None = None,
     test_fraction: float | None = None,
     seed: int | np.random.Generator = 0,
     standardize: bool = True,
+    standardize_target: bool | None = None,
     delimiter: str | None = None,
 ) -> Splits:
     """Load a CSV or ``.npz`` table and split it into train/dev/test.
@@ -559,7 +719,10 @@ def load_tabular(
         target: the name of the target column.
         task: ``"regression"``, ``"binary"`` or ``"multiclass"``; inferred when None (see the
             module docstring).
-        features: the feature columns, in order; default all columns but the target.
+        features: the feature columns, in order; default all columns but the target (and
+            those in ``drop``).
+        drop: columns to leave out of the features (all others but the target are used); not
+            together with ``features``. Unknown names are errors with a suggestion.
         dev, test: separate files for the dev / test split (same columns). A split without a
             file is cut from ``path`` instead.
         dev_fraction, test_fraction: the share of ``path``'s rows for the dev / test split
@@ -567,17 +730,25 @@ def load_tabular(
             assigned by a random permutation drawn from ``seed``; each split keeps file order.
         seed: the seed (or Generator) of that permutation.
         standardize: standardise the features with the training split's mean and std.
+        standardize_target: for regression, train on the target standardised with the
+            training split's mean and std (float64 statistics, stored in the schema;
+            ``schema.decode_target`` maps predictions back). Default: as ``standardize``.
         delimiter: the CSV field separator (default ``,``; tab for ``.tsv``).
 
     Returns:
         :class:`Splits` with float32 features (N, D); targets float32 (regression, binary 0/1)
         or int64 class indices (multiclass); ``dev``/``test`` None when empty; ``schema``
-        holds the preprocessing for new data.
+        holds the preprocessing for new data; ``notes`` lists what the user should know about
+        how the data was read (a task chosen for a target that looks like classes, a target
+        with one value, classes missing from the training split, text columns encoded as
+        categories), one sentence each, for the command line to print; empty for ordinary
+        data.
 
     Raises:
         DatasetNotFoundError: a file does not exist.
-        DataFormatError: a missing target or feature column, non-numeric features, NaN or
-            infinite values, an empty file, a target that does not fit ``task``, bad fractions.
+        DataFormatError: a missing target or feature column, non-numeric features that cannot
+            be categories, NaN or infinite values (or values that overflow float32), an empty
+            file, a target that does not fit ``task``, bad fractions.
     """
     if task is not None and task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)} or None, not {task!r}")
@@ -587,38 +758,82 @@ def load_tabular(
         for split, file in (("dev", dev), ("test", test))
         if file is not None
     }
-    if target not in main.columns:
-        raise DataFormatError(_missing_target_message(main, target))
-    for table in extra.values():
+    for table in (main, *extra.values()):
         if target not in table.columns:
             raise DataFormatError(_missing_target_message(table, target))
 
-    feature_names = _choose_features(main, target, features)
+    feature_names = choose_columns(main.path, list(main.columns), target, features, drop)
     fractions = _fractions(dev, test, dev_fraction, test_fraction)
+    categories = _categorical_features(main, list(extra.values()), feature_names)
 
     # targets of every file decide the task and the class list
     targets = {"main": _read_target(main, target, task)}
     targets.update({split: _read_target(t, target, task) for split, t in extra.items()})
-    if task is None:
-        if len({t.numeric for t in targets.values()}) > 1:
-            raise DataFormatError(
-                f"the target column {target!r} is numeric in some files and text in others; "
-                "pass task= to treat every value as a class label"
-            )
-        numeric = targets["main"].numeric
-        values = np.concatenate([t.values if numeric else t.text for t in targets.values()])
-        integer = all(t.integer for t in targets.values())
-        chosen, classes, reason = infer_task(values, integer=integer)
-    else:
-        chosen = task
-        classes, reason = _classes_for(task, list(targets.values()))
+    chosen, classes, reason = _decide_task(target, task, targets)
 
-    schema = TabularSchema(tuple(feature_names), target, chosen, classes, None, reason)
+    schema = TabularSchema(
+        tuple(feature_names), target, chosen, classes, None, reason, categories=categories
+    )
     raw_x = {"main": schema.feature_matrix(main)}
     raw_x.update({split: schema.feature_matrix(t) for split, t in extra.items()})
+    index = _split_rows(main, fractions, seed)
+
+    if standardize:
+        schema.standardizer = Standardizer.fit(raw_x["main"][index["train"]])
+    if standardize_target is None:
+        standardize_target = standardize
+    if chosen == "regression" and standardize_target:
+        y_train = targets["main"].values[index["train"]]
+        schema.target_standardizer = Standardizer.fit(y_train.reshape(len(y_train), -1))
     encoded_y = {key: schema.encode_target(t) for key, t in targets.items()}
 
-    # cut the main file into splits
+    def make(split: str) -> Dataset | None:
+        if split in extra:
+            x = schema.transform(raw_x[split], where=extra[split].where)
+            return Dataset(x, encoded_y[split])
+        rows = index.get(split)
+        if rows is None or len(rows) == 0:
+            return None
+        x = schema.transform(raw_x["main"][rows], where=lambda r: main.where(int(rows[r])))
+        return Dataset(x, encoded_y["main"][rows])
+
+    train = make("train")
+    assert train is not None
+    notes = _notes(schema, targets["main"], inferred=task is None, train_rows=index["train"])
+    return Splits(
+        train=train,
+        dev=make("dev"),
+        test=make("test"),
+        task=chosen,
+        classes=classes,
+        name=main.path.name,
+        source=str(main.path),
+        schema=schema,
+        notes=notes,
+    )
+
+
+def _decide_task(
+    target: str, task: Task | None, targets: dict[str, _Target]
+) -> tuple[Task, tuple[Any, ...] | None, str]:
+    if task is not None:
+        classes, reason = _classes_for(task, list(targets.values()))
+        return task, classes, reason
+    if len({t.numeric for t in targets.values()}) > 1:
+        raise DataFormatError(
+            f"the target column {target!r} is numeric in some files and text in others; "
+            "pass task= to treat every value as a class label"
+        )
+    numeric = targets["main"].numeric
+    values = np.concatenate([t.values if numeric else t.text for t in targets.values()])
+    integer = all(t.integer for t in targets.values())
+    return infer_task(values, integer=integer)
+
+
+def _split_rows(
+    main: Table, fractions: dict[str, float], seed: int | np.random.Generator
+) -> dict[str, np.ndarray]:
+    """The rows of the main file in each split cut from it (sorted: file order)."""
     n = main.n_rows
     counts = {split: _count(n, fraction) for split, fraction in fractions.items()}
     n_train = n - sum(counts.values())
@@ -633,53 +848,132 @@ def load_tabular(
     for split, count in counts.items():
         index[split] = np.sort(permutation[start : start + count])
         start += count
-
-    x_train_raw = raw_x["main"][index["train"]]
-    if standardize:
-        schema.standardizer = Standardizer.fit(x_train_raw)
-
-    def make(split: str) -> Dataset | None:
-        if split in extra:
-            return Dataset(schema.transform(raw_x[split]), encoded_y[split])
-        rows = index.get(split)
-        if rows is None or len(rows) == 0:
-            return None
-        return Dataset(schema.transform(raw_x["main"][rows]), encoded_y["main"][rows])
-
-    train = make("train")
-    assert train is not None
-    return Splits(
-        train=train,
-        dev=make("dev"),
-        test=make("test"),
-        task=chosen,
-        classes=classes,
-        name=main.path.name,
-        source=str(main.path),
-        schema=schema,
-    )
+    return index
 
 
-def _choose_features(table: Table, target: str, features: Sequence[str] | None) -> list[str]:
-    if features is None:
-        names = [name for name in table.columns if name != target]
+def _categorical_features(
+    main: Table, extra: list[Table], names: list[str]
+) -> dict[str, tuple[str, ...]]:
+    """The text feature columns that become categories, with their categories.
+
+    A column is text when no cell of the main file is a number (an ``.npz`` string array);
+    a column mixing numbers and text is left to the numeric reader, which names the cell.
+    """
+    result: dict[str, tuple[str, ...]] = {}
+    for name in names:
+        cells = _text_cells(main, name)
+        if cells is None:
+            continue
+        columns = [cells]
+        for table in extra:
+            if name in table.columns:
+                other = _text_cells(table, name)
+                if other is None:
+                    _numeric(table, name, "feature")  # raises, naming the numeric cell
+                    raise DataFormatError(f"{table.path}: feature column {name!r} is numeric, "
+                                          f"but text in {main.path.name}")
+                columns.append(other)
+        for table, column in zip((main, *extra), columns):
+            empty = np.char.str_len(column) == 0
+            if empty.any():
+                row = int(np.flatnonzero(empty)[0])
+                raise DataFormatError(
+                    f"{table.where(row)}: text feature column {name!r} has a missing (empty) "
+                    f"value; fill it, or leave the column out with {way_out(name)}"
+                )
+        result[name] = categories_of(name, columns, main.n_rows, str(main.path))
+    return result
+
+
+def _text_cells(table: Table, name: str) -> np.ndarray | None:
+    """The cells of a text column (no cell a number), else None."""
+    column = table.columns[name]
+    if not table.from_text:
+        return column.astype(str) if column.dtype.kind in "US" else None
+    try:  # float() ignores surrounding whitespace, so the raw cells do
+        table.parsed[name] = np.fromiter(map(float, column), dtype=np.float64, count=len(column))
+    except ValueError:
+        pass
     else:
-        if isinstance(features, str):
-            raise TypeError("features must be a sequence of column names, not a string")
-        names = list(features)
-        unknown = [name for name in names if name not in table.columns]
-        if unknown:
-            raise DataFormatError(
-                f"{table.path}: no feature column(s) {', '.join(map(repr, unknown))}; the "
-                f"columns are {', '.join(map(repr, table.columns))}"
-            )
-        if target in names:
-            raise DataFormatError(f"the target column {target!r} cannot also be a feature")
-        if len(set(names)) != len(names):
-            raise DataFormatError("features= names a column twice")
-    if not names:
-        raise DataFormatError(f"{table.path}: no feature columns besides the target {target!r}")
-    return names
+        return None  # all numbers: the common case
+    if any(_is_number(cell) for cell in column):
+        return None
+    return _text(table, name)
+
+
+# --------------------------------------------------------------------------- notes
+
+
+_FEW_VALUES = 20  # an integer target with at most this many values may be meant as classes
+
+
+def _notes(schema: TabularSchema, target: _Target, *, inferred: bool,
+           train_rows: np.ndarray) -> list[str]:
+    """What the user should know about how the table was read (see load_tabular)."""
+    notes: list[str] = []
+    name = schema.target
+    values = target.values if target.numeric else target.text
+    if np.all(values == values[0]):
+        notes.append(
+            f"target {name!r} has the single value {_shown(values[0], target)} in every row: "
+            f"there is nothing to learn (the model can only predict that value); is {name!r} "
+            "the right column?"
+        )
+    elif inferred and schema.task == "regression" and target.integer:
+        notes += _integer_regression_notes(target)
+    if schema.classes is not None:
+        notes += _missing_class_notes(schema, target, train_rows)
+    for feature, categories in schema.categories.items():
+        notes.append(
+            f"feature column {feature!r} is text: one-hot encoded as {len(categories)} inputs "
+            f"(one per category: {', '.join(categories)})"
+        )
+    # (a standardised regression target is no surprise worth a note: it is the default, its
+    # statistics are in schema.target_standardizer, and predictions come back in the target's
+    # units; a note on every regression run would drown the ones that matter)
+    return notes
+
+
+def _integer_regression_notes(target: _Target) -> list[str]:
+    """An integer target with few values read as regression may be meant as class labels."""
+    values = target.values
+    unique, first, counts = np.unique(values, return_index=True, return_counts=True)
+    if len(unique) > _FEW_VALUES:
+        return []  # many integer values (prices, counts): regression is what was meant
+    rare = max(2, len(values) // 100)  # rows this rare get their location, to find a typo
+    listed = ", ".join(
+        f"{_shown(v, target)} in {c} row{'s' if c != 1 else ''}"
+        + (f" ({target.table.where(int(i))})" if c <= rare else "")
+        for v, i, c in zip(unique, first, counts)
+    )
+    return [
+        f"target {target.name!r} is treated as regression (a real number, mean squared error), "
+        f"because its integer values are not the classes 0..K-1: {listed}. If they are class "
+        "labels, pass task='multiclass' (command line: --task multiclass); if a value is a "
+        "typo, fix that row"
+    ]
+
+
+def _missing_class_notes(schema: TabularSchema, target: _Target, train_rows: np.ndarray) -> list[str]:
+    encoded = schema.encode_target(target).astype(np.int64)
+    present = np.zeros(len(schema.classes or ()), dtype=bool)
+    present[encoded[train_rows]] = True
+    notes = []
+    for k in np.flatnonzero(~present):
+        rows = np.flatnonzero(encoded == k)
+        if len(rows) == 0:  # a class only in the dev/test files, or 0 of an all-1 target
+            continue
+        where = f"{len(rows)} row{'s' if len(rows) != 1 else ''} in the file, the first at "
+        where += target.table.where(int(rows[0]))
+        notes.append(
+            f"class {schema.classes[k]!r} of target {schema.target!r} has no example in the "
+            f"training split ({where}): the model cannot learn it"
+        )
+    return notes
+
+
+def _shown(value: Any, target: _Target) -> str:
+    return repr(_python_scalar(value, target.integer))
 
 
 def _fractions(

@@ -1,7 +1,8 @@
 """Data-parallel training on K processes with MPI (mpi4py).
 
 Launch ``mpiexec -n K descend train ...`` (or run a script that builds a
-:class:`~descend.train.Trainer` with ``communicator=init_distributed()`` under ``mpiexec``):
+:class:`~descend.train.Trainer` with ``strategy=strategy_for(init_distributed())`` under
+``mpiexec``):
 every rank takes its shard of each global minibatch, the gradients are averaged with one
 ``Allreduce`` per step over the optimizer's flat gradient buffer, and every rank applies the
 same update, so K ranks compute what one process computes with the same global batch. See
@@ -24,13 +25,16 @@ from .communicator import (
     launched_by_mpi,
     mpi_available,
 )
-from .data_parallel import DataParallel, check_global_batch_size, flat_groups, shard_bounds
+from .data_parallel import DataParallel, check_global_batch_size, flat_buffers, shard_bounds
 from .launch import find_mpiexec, mpiexec_command, mpiexec_environment
+from .strategy import DataParallelStrategy, strategy_for
 
 __all__ = [
     "Communicator",
     "MPICommunicator",
     "DataParallel",
+    "DataParallelStrategy",
+    "strategy_for",
     "DistributedError",
     "CollectiveTimeout",
     "init_distributed",
@@ -41,7 +45,7 @@ __all__ = [
     "mpi_available",
     "shard_bounds",
     "check_global_batch_size",
-    "flat_groups",
+    "flat_buffers",
     "find_mpiexec",
     "mpiexec_command",
     "mpiexec_environment",

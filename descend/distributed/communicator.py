@@ -3,11 +3,11 @@
 descend does not implement message passing itself; it uses MPI (through ``mpi4py``), the
 standard engine of distributed numerical computing, which launches the processes
 (``mpirun -n K`` / ``mpiexec -n K``, on one machine or, with a hostfile, on many) and moves the
-bytes. This module wraps an MPI communicator in a small interface so that the trainer can be
-written once for one process and for K:
+bytes. This module wraps an MPI communicator in a small interface so that the trainer's
+data-parallel strategy (:class:`~descend.distributed.DataParallelStrategy`) is written once for
+one process and for K:
 
-* :class:`Communicator` — one process, no MPI: every collective is the identity. It is what a
-  :class:`~descend.train.Trainer` uses when it is not given another.
+* :class:`Communicator` — one process, no MPI: every collective is the identity.
 * :class:`MPICommunicator` — ``MPI.COMM_WORLD`` (or any mpi4py communicator), with a
   **watchdog**: a collective that does not complete within ``timeout`` seconds (a rank died,
   hangs, or a machine dropped off the network) makes this rank print a clear error and call

@@ -13,9 +13,12 @@ exactly the gradient one process computes on the whole batch, up to the order of
 summation. Every rank then applies the identical optimizer step, so the parameters (which all
 ranks took from rank 0 at the start) stay bit-identical on all ranks.
 
-:class:`DataParallel` bundles this for a model and its optimizer; the trainer calls
-``broadcast_parameters()`` once, ``shard()`` on every batch, ``allreduce_gradients()``
-between ``backward()`` and ``optimizer.step()``, and ``allreduce_sums()`` to combine metrics.
+:class:`DataParallel` bundles this for a model and its optimizer, through the optimizer's
+public flat buffers (:meth:`descend.optim.Optimizer.gather_parameters` and
+:meth:`~descend.optim.Optimizer.gather_gradients`): ``broadcast_parameters()`` once,
+``shard()`` on every batch, ``allreduce_gradients()`` between ``backward()`` and
+``optimizer.step()``, and ``allreduce_sums()`` to combine metrics. The trainer uses it through
+:class:`descend.distributed.DataParallelStrategy`.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 
 from .communicator import Communicator, DistributedError
 
-__all__ = ["DataParallel", "shard_bounds", "check_global_batch_size", "flat_groups"]
+__all__ = ["DataParallel", "shard_bounds", "check_global_batch_size", "flat_buffers"]
 
 
 def shard_bounds(n: int, rank: int, size: int) -> tuple[int, int]:
@@ -68,20 +71,19 @@ def check_global_batch_size(batch_size: int, size: int, option: str = "--batch_s
         )
 
 
-def flat_groups(optimizer: Any) -> list[Any]:
-    """The optimizer's flat parameter groups: objects with ``data``, ``grad`` (contiguous 1-D
-    arrays), ``params``, ``data_views`` and ``grad_views`` (see descend/optim/optimizer.py).
+def flat_buffers(optimizer: Any, kind: str = "parameters") -> list[np.ndarray]:
+    """The optimizer's flat ``"parameters"`` or ``"gradients"`` buffer of every group (its
+    public ``gather_parameters()``/``gather_gradients()``).
 
     Raises a :class:`DistributedError` for an optimizer without flat buffers.
     """
-    getter = getattr(optimizer, "flat_groups", None)
-    groups = getter() if callable(getter) else getattr(optimizer, "_groups", None)
-    if not groups or not all(hasattr(g, "grad") and hasattr(g, "data") for g in groups):
+    getter = getattr(optimizer, f"gather_{kind}", None)
+    if not callable(getter):
         raise DistributedError(
             f"data-parallel training needs an optimizer that keeps its parameters and gradients in "
             f"flat buffers (descend.optim), got {type(optimizer).__name__}"
         )
-    return list(groups)
+    return list(getter())
 
 
 class DataParallel:
@@ -98,7 +100,8 @@ class DataParallel:
         self.comm = comm
         self.optimizer = optimizer
         self.model = model
-        self.groups = flat_groups(optimizer) if comm.size > 1 else []
+        if comm.size > 1:
+            flat_buffers(optimizer)  # fail now for an optimizer without flat buffers
 
     @property
     def rank(self) -> int:
@@ -109,28 +112,23 @@ class DataParallel:
         return self.comm.size
 
     # ----------------------------------------------------------------- parameters
+    def _unoptimized_parameters(self) -> list[Any]:
+        """The model's parameters that no optimizer group holds (broadcast one by one)."""
+        if self.model is None or not hasattr(self.model, "parameters"):
+            return []
+        optimized = {id(p) for group in self.optimizer.param_groups for p in group["params"]}
+        return [p for p in self.model.parameters() if id(p) not in optimized]
+
     def broadcast_parameters(self, root: int = 0) -> None:
         """Overwrite every rank's parameters with ``root``'s (one ``Bcast`` per group)."""
         if self.comm.size <= 1:
             return
-        optimized = set()
-        for g in self.groups:
-            self._sync_data_views(g)
-            self.comm.broadcast_(g.data, root)
-            optimized.update(id(p) for p in g.params)
-        if self.model is not None and hasattr(self.model, "parameters"):
-            for p in self.model.parameters():
-                if id(p) not in optimized:
-                    data = np.ascontiguousarray(p.data)
-                    self.comm.broadcast_(data, root)
-                    p.data[...] = data
-
-    @staticmethod
-    def _sync_data_views(g: Any) -> None:
-        for p, view in zip(g.params, g.data_views):
-            if p.data is not view:  # rebound by someone: copy back into the buffer
-                view[...] = p.data
-                p.data = view
+        for buffer in flat_buffers(self.optimizer, "parameters"):
+            self.comm.broadcast_(buffer, root)
+        for p in self._unoptimized_parameters():
+            data = np.ascontiguousarray(p.data)
+            self.comm.broadcast_(data, root)
+            p.data[...] = data
 
     # ----------------------------------------------------------------------- batches
     def shard(self, n: int) -> tuple[int, int]:
@@ -152,17 +150,7 @@ class DataParallel:
         if global_count <= 0:
             raise ValueError(f"global_count must be positive, got {global_count}")
         weight = local_count / global_count
-        for g in self.groups:
-            buffer = g.grad
-            for p, view in zip(g.params, g.grad_views):
-                if p.grad is view:
-                    continue
-                if p.grad is None or local_count == 0:
-                    view.fill(0)
-                else:
-                    grad = p.grad.data if hasattr(p.grad, "data") and not isinstance(p.grad, np.ndarray) else p.grad
-                    np.copyto(view, grad, casting="same_kind")
-                p.grad = view
+        for buffer in flat_buffers(self.optimizer, "gradients"):
             if local_count == 0:
                 buffer.fill(0)
             elif weight != 1.0:
@@ -182,10 +170,8 @@ class DataParallel:
     def parameter_digest(self) -> str:
         """SHA-256 of this rank's parameters (all groups), to compare replicas."""
         h = hashlib.sha256()
-        groups = self.groups or (flat_groups(self.optimizer) if self.optimizer is not None else [])
-        for g in groups:
-            self._sync_data_views(g)
-            h.update(memoryview(g.data).cast("B"))
+        for buffer in flat_buffers(self.optimizer, "parameters"):
+            h.update(memoryview(buffer).cast("B"))
         return h.hexdigest()
 
     def check_in_sync(self) -> None:

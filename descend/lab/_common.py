@@ -16,21 +16,48 @@ matplotlib is imported lazily (``figure()``), with the non-interactive Agg backe
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import csv
 import functools
+import inspect
 import json
 import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["Result", "RunDir", "Progress", "figure", "to_jsonable", "default_out_dir", "experiment",
-           "blas_threads"]
+from ..fileio import atomic_write, atomic_writer
+
+__all__ = [
+    "VARIANTS",
+    "Progress",
+    "Result",
+    "RunDir",
+    "blas_threads",
+    "by_mode",
+    "current_variant",
+    "default_out_dir",
+    "experiment",
+    "figure",
+    "to_jsonable",
+]
+
+#: the optimizer formulas an experiment can use: PyTorch's, or the lecture's (``variant=``
+#: of ``descend.optim``: eps inside the square root, RMSProp's beta 0.9, the lecture's Nesterov).
+VARIANTS = ("pytorch", "lecture")
+_VARIANT: contextvars.ContextVar[str] = contextvars.ContextVar("descend_lab_variant", default="pytorch")
+
+
+def current_variant() -> str:
+    """The optimizer variant of the experiment running now (``"pytorch"`` or ``"lecture"``):
+    every optimizer an experiment builds is given ``variant=current_variant()``."""
+    return _VARIANT.get()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,7 +79,9 @@ def blas_threads(threads: int | None) -> Iterator[None]:
 
 
 def experiment(fn: F) -> F:
-    """Give an experiment function the keyword ``threads`` (default 1): its BLAS threads.
+    """Give an experiment function the keywords ``threads`` (default 1), its BLAS threads, and
+    ``variant`` (``"pytorch"``, the default, or ``"lecture"``), the formulas of the optimizers it
+    builds (see :func:`current_variant`; passed on to the function too when it takes it).
 
     The lab's matrices are small or skinny (a 10-column output layer, 2-D parameters), and
     there a multi-threaded BLAS mostly adds synchronisation: on a busy two-core machine,
@@ -60,12 +89,29 @@ def experiment(fn: F) -> F:
     (or 0) leaves the library's setting.
     """
 
+    takes_variant = "variant" in inspect.signature(fn).parameters
+
     @functools.wraps(fn)
-    def wrapper(*args: Any, threads: int | None = 1, **kwargs: Any) -> Any:
-        with blas_threads(threads):
-            return fn(*args, **kwargs)
+    def wrapper(*args: Any, threads: int | None = 1, variant: str | None = None, **kwargs: Any) -> Any:
+        variant = variant or "pytorch"
+        if variant not in VARIANTS:
+            raise ValueError(f"{fn.__name__}: unknown optimizer variant {variant!r}; use 'pytorch' "
+                             "(PyTorch's formulas) or 'lecture' (the lecture's)")
+        if takes_variant:
+            kwargs["variant"] = variant
+        token = _VARIANT.set(variant)
+        try:
+            with blas_threads(threads):
+                return fn(*args, **kwargs)
+        finally:
+            _VARIANT.reset(token)
 
     return wrapper  # type: ignore[return-value]
+
+
+def by_mode(value: Any, quick: bool, quick_value: Any, full_value: Any) -> Any:
+    """``value`` when given (not None/0), else the quick or the full mode's default."""
+    return value if value else (quick_value if quick else full_value)
 
 
 def default_out_dir(name: str) -> Path:
@@ -121,6 +167,9 @@ class Result:
         checks: the qualitative results the experiment demonstrates, name -> holds.
         seconds: wall-clock run time.
         quick: whether it ran in quick mode.
+        variant: the optimizers' formulas, ``"pytorch"`` or ``"lecture"``.
+        error: for an experiment that raised (``run_all`` goes on to the next), the error
+            message; its checks are then empty and :attr:`passed` is False.
     """
 
     name: str
@@ -132,11 +181,13 @@ class Result:
     checks: dict[str, bool] = field(default_factory=dict)
     seconds: float = 0.0
     quick: bool = False
+    variant: str = "pytorch"
+    error: str | None = None
 
     @property
     def passed(self) -> bool:
-        """True when every qualitative check holds."""
-        return all(self.checks.values())
+        """True when the experiment ran and every qualitative check holds."""
+        return self.error is None and all(self.checks.values())
 
 
 class RunDir:
@@ -145,7 +196,7 @@ class RunDir:
     def __init__(self, name: str, out_dir: str | os.PathLike | None, quick: bool, verbose: bool = True):
         self.path = Path(out_dir) if out_dir is not None else default_out_dir(name)
         self.path.mkdir(parents=True, exist_ok=True)
-        self.result = Result(name=name, out_dir=self.path, quick=quick)
+        self.result = Result(name=name, out_dir=self.path, quick=quick, variant=current_variant())
         self.progress = Progress(name, verbose)
         self._start = time.perf_counter()
 
@@ -153,7 +204,8 @@ class RunDir:
     def save_figure(self, fig: Any, filename: str, dpi: int = 100) -> Path:
         """Save a matplotlib figure as PNG into the run directory and close it."""
         path = self.path / filename
-        fig.savefig(path, dpi=dpi)
+        with atomic_writer(path, "wb") as f:
+            fig.savefig(f, dpi=dpi, format=path.suffix.lstrip(".") or "png")
         self.result.figures.append(path)
         self.progress(f"wrote {path}")
         return path
@@ -166,7 +218,7 @@ class RunDir:
 
     def save_csv(self, filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
         path = self.path / filename
-        with open(path, "w", newline="") as f:
+        with atomic_writer(path, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(header)
             for row in rows:
@@ -181,7 +233,8 @@ class RunDir:
         result.data = data
         result.checks = {k: bool(v) for k, v in checks.items()}
         mode = "quick" if result.quick else "full"
-        lines = [f"# {result.name} ({mode} mode)", "", summary.strip(), ""]
+        lines = [f"# {result.name} ({mode} mode)", "", summary.strip(), "",
+                 f"Optimizer formulas: {result.variant} (`--variant`).", ""]
         if checks:
             lines += ["## Checks", ""]
             lines += [f"- [{'x' if ok else ' '}] {name}" for name, ok in result.checks.items()]
@@ -196,13 +249,14 @@ class RunDir:
             "name": result.name,
             "mode": mode,
             "seconds": result.seconds,
+            "variant": result.variant,
             "checks": result.checks,
             "data": data,
         }
         json_path = self.path / "data.json"
-        json_path.write_text(json.dumps(to_jsonable(payload), indent=1) + "\n")
+        atomic_write(json_path, json.dumps(to_jsonable(payload), indent=1) + "\n")
         md_path = self.path / "summary.md"
-        md_path.write_text(result.summary)
+        atomic_write(md_path, result.summary)
         result.files += [json_path, md_path]
         self.progress(f"done in {result.seconds:.1f} s; checks: "
                       + (", ".join(f"{k}={'ok' if v else 'FAILED'}" for k, v in result.checks.items()) or "none"))
@@ -251,10 +305,15 @@ def fmt(x: float, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
+def _cell(value: Any) -> str:
+    text = fmt(value) if isinstance(value, (float, np.floating)) else str(value)
+    # a "|" inside a cell (||w||) would end the cell: GitHub-flavoured markdown escapes it
+    return text.replace("|", "\\|")
+
+
 def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A markdown table."""
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    """A (GitHub-flavoured) markdown table; ``|`` in a cell is escaped."""
+    out = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        out.append("| " + " | ".join(fmt(v) if isinstance(v, (float, np.floating)) else str(v)
-                                     for v in row) + " |")
+        out.append("| " + " | ".join(_cell(v) for v in row) + " |")
     return "\n".join(out)

@@ -24,8 +24,9 @@ from .. import functional as F
 from ..nn import Module, Parameter
 from ..optim import SGD
 from ..tensor import Tensor
+from ._common import current_variant
 
-__all__ = ["true_function", "sample", "features", "PolynomialModel", "fit_polynomial", "Fit"]
+__all__ = ["Fit", "PolynomialModel", "features", "fit_polynomial", "sample", "true_function"]
 
 
 def true_function(x: np.ndarray) -> np.ndarray:
@@ -94,6 +95,7 @@ def fit_polynomial(
     curvature = 2.0 * float(np.linalg.eigvalsh(gram)[-1]) + weight_decay
     model = PolynomialModel(degree)
     opt = SGD(model.parameters(), lr=1.0 / curvature, momentum=momentum, nesterov=True,
+              variant=current_variant(),
               weight_decay=weight_decay)
     inputs = Tensor(phi)
     targets = Tensor(np.asarray(y, dtype=np.float64))

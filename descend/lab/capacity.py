@@ -9,11 +9,12 @@ fixed high-degree model, the overfitting shrinks as the training set grows.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, by_mode, experiment, figure, fmt, md_table
 from ._poly import fit_polynomial, sample, true_function
 
 __all__ = ["capacity"]
@@ -56,14 +57,10 @@ def capacity(
     run = RunDir("capacity", out_dir, quick, verbose)
     say = run.progress
     rng = np.random.default_rng(seed)
-    if degrees is None:
-        degrees = [0, 1, 2, 3, 4, 5, 6, 8, 10, 12] if quick else list(range(13))
-    if sizes is None:
-        sizes = [12, 20, 50, 200] if quick else [12, 15, 20, 30, 50, 100, 200]
-    if steps is None:
-        steps = 600 if quick else 3000
-    if repeats is None:
-        repeats = 3 if quick else 10
+    degrees = by_mode(degrees, quick, [0, 1, 2, 3, 4, 5, 6, 8, 10, 12], list(range(13)))
+    sizes = by_mode(sizes, quick, [12, 20, 50, 200], [12, 15, 20, 30, 50, 100, 200])
+    steps = by_mode(steps, quick, 600, 3000)
+    repeats = by_mode(repeats, quick, 3, 10)
     degrees = [int(d) for d in degrees]
 
     x, y = sample(n_train, noise, rng)
@@ -95,54 +92,8 @@ def capacity(
         say(f"degree {size_degree}, N={n:4d}: median train MSE {size_train[-1]:.4g}, "
             f"median test MSE {size_test[-1]:.4g} ({repeats} training sets)")
 
-    # ------------------------------------------------------------------------- figures
-    grid = np.linspace(-1, 1, 400)
-    shown = [d for d in (1, 3, size_degree, degrees[-1]) if d in degrees]
-    shown = list(dict.fromkeys(shown))
-    fig, axes = figure(1, len(shown), figsize=(3.2 * len(shown), 3.0), sharey=True)
-    for ax, d in zip(np.atleast_1d(axes), shown):
-        fit = fits[degrees.index(d)]
-        ax.plot(grid, true_function(grid), color="0.6", lw=1.5, label="sin(pi x)")
-        ax.plot(grid, fit.model.predict(grid), color="C3", lw=1.5, label="fit")
-        ax.scatter(x, y, s=14, color="C0", zorder=3, label="training data")
-        ax.set_ylim(-2.0, 2.0)
-        ax.set_title(f"degree {d}: train {fit.train_mse:.3f}, test {fit.test_mse:.3g}", fontsize=9)
-        ax.set_xlabel("x")
-    np.atleast_1d(axes)[0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"Polynomial fits to N={n_train} noisy samples (underfitting -> overfitting)")
-    run.save_figure(fig, "fits.png")
-
-    fig, ax = figure(figsize=(5.5, 3.8))
-    ax.semilogy(degrees, train, "o-", label="training error")
-    ax.semilogy(degrees, test, "s-", label="test error")
-    ax.axvline(degrees[best], color="0.5", ls=":", label=f"best capacity (degree {degrees[best]})")
-    ax.axhline(noise**2, color="0.7", ls="--", lw=1, label="noise variance")
-    ax.set_xlabel("capacity (polynomial degree)")
-    ax.set_ylabel("mean squared error")
-    ax.set_title("Training and test error against capacity")
-    ax.legend(fontsize=8)
-    run.save_figure(fig, "error_vs_capacity.png")
-
-    fig, axes = figure(1, 3, figsize=(11, 3.3))
-    for ax, n in zip(axes[:2], (sizes[0], sizes[-1])):
-        xs, ys, fit = size_fits[int(n)]
-        ax.plot(grid, true_function(grid), color="0.6", lw=1.5)
-        ax.plot(grid, fit.model.predict(grid), color="C3", lw=1.5)
-        ax.scatter(xs, ys, s=8 if n > 50 else 14, color="C0", zorder=3)
-        ax.set_ylim(-2.0, 2.0)
-        ax.set_title(f"degree {size_degree}, N = {n}", fontsize=9)
-    ax = axes[2]
-    ax.loglog(sizes, size_train, "o-", label="training error")
-    ax.loglog(sizes, size_test, "s-", label="test error")
-    ax.axhline(noise**2, color="0.7", ls="--", lw=1, label="noise variance")
-    ax.set_xticks(list(sizes), [str(n) for n in sizes], minor=False)
-    ax.set_xticks([], minor=True)
-    ax.set_xlabel("training-set size N")
-    ax.set_ylabel(f"MSE (median of {repeats} draws)")
-    ax.set_title(f"degree {size_degree}: more data, less overfitting", fontsize=9)
-    ax.legend(fontsize=8)
-    run.save_figure(fig, "error_vs_train_size.png")
-
+    _figures(size_degree, degrees, fits, x, y, n_train, run, train, test, best, noise, sizes, size_fits, size_train,
+             size_test, repeats)
     run.save_csv("error_vs_capacity.csv", ["degree", "train_mse", "test_mse", "lstsq_train_mse"],
                  [(d, f.train_mse, f.test_mse, f.lstsq_train_mse) for d, f in zip(degrees, fits)])
     run.save_csv("error_vs_train_size.csv", ["n_train", "median_train_mse", "median_test_mse"],
@@ -162,6 +113,12 @@ def capacity(
         "size_degree": size_degree, "sizes": list(sizes), "repeats": repeats,
         "size_train_mse": size_train, "size_test_mse": size_test,
     }
+    summary = _summary(degrees, steps, n_train, noise, best, test, size_degree, repeats, size_test, sizes, fits)
+    return run.finish(data, summary, checks)
+
+
+def _summary(degrees, steps, n_train, noise, best, test, size_degree, repeats, size_test, sizes, fits) -> str:
+    """The markdown summary of the run."""
     summary = f"""
 Polynomials of degree {degrees[0]}..{degrees[-1]} trained by descend (full-batch Nesterov SGD,
 {steps} steps, Legendre features) on N={n_train} samples of sin(pi x) with noise sd {noise}.
@@ -173,4 +130,60 @@ falls from {fmt(size_test[0])} (N={sizes[0]}) to {fmt(size_test[-1])} (N={sizes[
 {md_table(["degree", "train MSE", "test MSE", "least-squares train MSE"],
           [(d, f.train_mse, f.test_mse, f.lstsq_train_mse) for d, f in zip(degrees, fits)])}
 """
-    return run.finish(data, summary, checks)
+    return summary
+
+
+def _figures(size_degree, degrees, fits, x, y, n_train, run, train, test, best, noise, sizes, size_fits, size_train,
+             size_test, repeats) -> None:
+    """Draw and save this experiment's figures."""
+    # ------------------------------------------------------------------------- figures
+    grid = np.linspace(-1, 1, 400)
+    shown = [d for d in (1, 3, size_degree, degrees[-1]) if d in degrees]
+    shown = list(dict.fromkeys(shown))
+    fig, axes = figure(1, len(shown), figsize=(3.2 * len(shown), 3.0), sharey=True)
+    for ax, d in zip(np.atleast_1d(axes), shown):
+        fit = fits[degrees.index(d)]
+        ax.plot(grid, true_function(grid), color="0.6", lw=1.5, label="sin(pi x)")
+        ax.plot(grid, fit.model.predict(grid), color="C3", lw=1.5, label="fit")
+        ax.scatter(x, y, s=14, color="C0", zorder=3, label="training data")
+        ax.set_ylim(-2.0, 2.0)
+        ax.set_title(f"degree {d}: train {fit.train_mse:.3f}, test {fit.test_mse:.3g}", fontsize=9)
+        ax.set_xlabel("x")
+    np.atleast_1d(axes)[0].set_ylabel("y")
+    np.atleast_1d(axes)[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"Polynomial fits to N={n_train} noisy samples (underfitting -> overfitting)")
+    run.save_figure(fig, "fits.png")
+
+    fig, ax = figure(figsize=(5.5, 3.8))
+    ax.semilogy(degrees, train, "o-", label="training error")
+    ax.semilogy(degrees, test, "s-", label="test error")
+    ax.axvline(degrees[best], color="0.5", ls=":", label=f"best capacity (degree {degrees[best]})")
+    ax.axhline(noise**2, color="0.7", ls="--", lw=1, label="noise variance")
+    ax.set_xlabel("capacity (polynomial degree)")
+    ax.set_ylabel("mean squared error")
+    ax.set_title("Training and test error against capacity")
+    ax.legend(fontsize=8)
+    run.save_figure(fig, "error_vs_capacity.png")
+
+    fig, axes = figure(1, 3, figsize=(11, 3.3))
+    for ax, n in zip(axes[:2], (sizes[0], sizes[-1])):
+        xs, ys, fit = size_fits[int(n)]
+        ax.plot(grid, true_function(grid), color="0.6", lw=1.5, label="sin(pi x)")
+        ax.plot(grid, fit.model.predict(grid), color="C3", lw=1.5, label="fit")
+        ax.scatter(xs, ys, s=8 if n > 50 else 14, color="C0", zorder=3, label="training data")
+        ax.set_ylim(-2.0, 2.0)
+        ax.set_title(f"degree {size_degree}, N = {n}", fontsize=9)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    axes[0].legend(fontsize=7, loc="lower right")
+    ax = axes[2]
+    ax.loglog(sizes, size_train, "o-", label="training error")
+    ax.loglog(sizes, size_test, "s-", label="test error")
+    ax.axhline(noise**2, color="0.7", ls="--", lw=1, label="noise variance")
+    ax.set_xticks(list(sizes), [str(n) for n in sizes], minor=False)
+    ax.set_xticks([], minor=True)
+    ax.set_xlabel("training-set size N")
+    ax.set_ylabel(f"MSE (median of {repeats} draws)")
+    ax.set_title(f"degree {size_degree}: more data, less overfitting", fontsize=9)
+    ax.legend(fontsize=8)
+    run.save_figure(fig, "error_vs_train_size.png")

@@ -13,11 +13,12 @@ gradient descent on the Gaussian NLL with descend lands on exactly (1/N) sum (x 
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, current_variant, experiment, figure, fmt, md_table
 
 __all__ = ["estimator_bias"]
 
@@ -31,7 +32,7 @@ def _mle_variance_by_descend(x: np.ndarray, steps: int = 1000) -> tuple[float, f
     mu = Tensor(np.zeros(1), requires_grad=True)
     log_var = Tensor(np.zeros(1), requires_grad=True)
     data = Tensor(x.reshape(-1, 1))
-    opt = Adam([mu, log_var], lr=0.05)
+    opt = Adam([mu, log_var], lr=0.05, variant=current_variant())
     for _ in range(steps):
         opt.zero_grad()
         mean = mu + data * 0.0  # broadcast the parameters to the data's shape
@@ -133,13 +134,14 @@ def estimator_bias(
     for ax, (n, (b, u)) in zip(np.atleast_1d(axes), hist.items()):
         top = np.quantile(u, 0.99)
         bins = np.linspace(0, top, 60)
-        ax.hist(b, bins=bins, alpha=0.55, label="biased", density=True)
-        ax.hist(u, bins=bins, alpha=0.55, label="unbiased", density=True)
-        ax.axvline(b.mean(), color="C0", lw=1.2)
+        ax.hist(b, bins=bins, alpha=0.55, label="biased, 1/N", density=True)
+        ax.hist(u, bins=bins, alpha=0.55, label="unbiased, 1/(N-1)", density=True)
+        ax.axvline(b.mean(), color="C0", lw=1.2, label="their means")
         ax.axvline(u.mean(), color="C1", lw=1.2)
-        ax.axvline(var, color="k", lw=1, ls=":")
+        ax.axvline(var, color="k", lw=1, ls=":", label="true sigma^2")
         ax.set_title(f"N = {n}", fontsize=9)
         ax.set_xlabel("estimate of sigma^2")
+        ax.set_ylabel("probability density")
     np.atleast_1d(axes)[0].legend(fontsize=8)
     run.save_figure(fig, "histograms.png")
 

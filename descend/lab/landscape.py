@@ -1,6 +1,7 @@
 """``landscape``: the loss landscape of a trained MNIST MLP (Li et al. 2018).
 
-An MLP 784-H-10 (ReLU) is trained on MNIST with descend (Adam, minibatches). Then
+An MLP 784-H-10 (ReLU) is trained on MNIST with descend (SGD with momentum 0.9 and L2 weight
+decay, the learning rate cosine-decayed to 0, minibatches of 50). Then
 
 * **1-D linear interpolation** (Goodfellow et al. 2015): the loss along
   theta(alpha) = (1 - alpha) theta_0 + alpha theta*, from the initialisation theta_0 (alpha = 0)
@@ -22,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt
+from ._common import Result, RunDir, by_mode, current_variant, experiment, figure, fmt
 from ._mnist import load_flat_mnist, subset
 
-__all__ = ["landscape", "filter_normalized_direction"]
+__all__ = ["filter_normalized_direction", "landscape"]
 
 
 def filter_normalized_direction(params: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
@@ -106,18 +107,18 @@ def landscape(
     """
     from .. import functional as F
     from ..nn import Linear, ReLU, Sequential
-    from ..optim import SGD
+    from ..optim import SGD  # with momentum 0.9 (not Adam): see the summary
     from ..optim.schedules import cosine
     from ..tensor import Tensor
 
     run = RunDir("landscape", out_dir, quick, verbose)
     say = run.progress
-    hidden = hidden or (32 if quick else 100)
-    n_train = n_train or (2000 if quick else 10_000)
-    epochs = epochs or 20
-    n_eval = n_eval or (2000 if quick else 5000)
-    grid_1d = grid_1d or 41
-    grid_2d = grid_2d or (9 if quick else 31)
+    hidden = by_mode(hidden, quick, 32, 100)
+    n_train = by_mode(n_train, quick, 2000, 10_000)
+    epochs = by_mode(epochs, quick, 20, 20)
+    n_eval = by_mode(n_eval, quick, 2000, 5000)
+    grid_1d = by_mode(grid_1d, quick, 41, 41)
+    grid_2d = by_mode(grid_2d, quick, 9, 31)
     rng = np.random.default_rng(seed)
 
     splits = load_flat_mnist(data_dir, download)
@@ -137,7 +138,8 @@ def landscape(
     total = epochs * train_set.num_batches(batch)
     # SGD with momentum, L2 weight decay (added to the gradient) and a learning rate decayed
     # to 0 (cosine), so that training ends close to a minimum of the regularised objective.
-    opt = SGD(params, lr=cosine(lr, total), momentum=0.9, weight_decay=weight_decay)
+    opt = SGD(params, lr=cosine(lr, total), momentum=0.9, weight_decay=weight_decay,
+              variant=current_variant())
     batch_rng = np.random.default_rng([seed, 1])
     for epoch in range(epochs):
         for xb, yb in train_set.batches(batch, rng=batch_rng):
@@ -182,6 +184,53 @@ def landscape(
     centre = grid_2d // 2
     i2, j2 = np.unravel_index(int(np.argmin(surface)), surface.shape)
 
+    _figures(alphas, curve, run, coords, surface, hidden)
+    run.save_csv("interpolation.csv", ["alpha"] + list(curve),
+                 [[a] + [curve[k][i] for k in curve] for i, a in enumerate(alphas)])
+    step = alphas[1] - alphas[0]
+    checks = {
+        "training objective along the interpolation is lowest at the solution (alpha = 1)":
+            abs(alphas[i_min] - 1.0) <= step / 2,
+        "the solution is the lowest point of the 2-D grid": (i2, j2) == (centre, centre),
+        "the trained model beats its initialisation on the test set":
+            curve["test_error"][np.argmin(np.abs(alphas - 1))] < curve["test_error"][np.argmin(np.abs(alphas))],
+    }
+    data: dict[str, Any] = {
+        "hidden": hidden, "n_train": n_train, "epochs": epochs, "n_eval": n_eval, "seed": seed,
+        "weight_decay": weight_decay,
+        "alphas": alphas, **{f"interp_{k}": v for k, v in curve.items()},
+        "argmin_alpha": float(alphas[i_min]),
+        "coords": coords, "surface_train_objective": surface,
+        "argmin_2d": [float(coords[j2]), float(coords[i2])],
+    }
+    at1 = int(np.argmin(np.abs(alphas - 1)))
+    summary = _summary(hidden, weight_decay, lr, epochs, n_train, n_eval, curve, alphas, at1, i_min, grid_2d, coords,
+                       j2, i2, surface)
+    return run.finish(data, summary, checks)
+
+
+def _summary(hidden, weight_decay, lr, epochs, n_train, n_eval, curve, alphas, at1, i_min, grid_2d, coords, j2, i2,
+             surface) -> str:
+    """The markdown summary of the run."""
+    summary = f"""
+An MLP 784-{hidden}-10 (ReLU) trained by descend (SGD, momentum 0.9, L2 weight decay
+{weight_decay:g}, lr cosine-decayed from {lr:g} to 0, batch 50, {epochs} epochs) on {n_train}
+MNIST training images; the training objective is cross-entropy + (lambda/2)||theta||^2, evaluated on {n_eval}
+training images, and the test loss on {n_eval} test images.
+
+Along the line from the initialisation (alpha = 0, training objective
+{fmt(curve['train_objective'][np.argmin(np.abs(alphas))])}) to the solution (alpha = 1,
+objective {fmt(curve['train_objective'][at1])}, test error {fmt(curve['test_error'][at1])}) the
+objective falls and is lowest at alpha = {alphas[i_min]:.2f}; beyond the solution it rises
+again. On the plane spanned by two filter-normalised random directions (coordinates in
+[-1, 1], {grid_2d}x{grid_2d} grid) the solution sits in a basin, the lowest point at
+({coords[j2]:.2f}, {coords[i2]:.2f}); the objective rises to {fmt(surface.max())} at the edges.
+"""
+    return summary
+
+
+def _figures(alphas, curve, run, coords, surface, hidden) -> None:
+    """Draw and save this experiment's figures."""
     # ------------------------------------------------------------------------- figures
     fig, (ax, ax2) = figure(1, 2, figsize=(10.5, 3.9))
     ax.plot(alphas, curve["train_objective"], "o-", ms=3,
@@ -216,38 +265,3 @@ def landscape(
     ax.set_title(f"Training objective around theta* (MLP 784-{hidden}-10)", fontsize=9)
     ax.legend(fontsize=8, loc="upper right")
     run.save_figure(fig, "contour_2d.png")
-
-    run.save_csv("interpolation.csv", ["alpha"] + list(curve),
-                 [[a] + [curve[k][i] for k in curve] for i, a in enumerate(alphas)])
-    step = alphas[1] - alphas[0]
-    checks = {
-        "training objective along the interpolation is lowest at the solution (alpha = 1)":
-            abs(alphas[i_min] - 1.0) <= step / 2,
-        "the solution is the lowest point of the 2-D grid": (i2, j2) == (centre, centre),
-        "the trained model beats its initialisation on the test set":
-            curve["test_error"][np.argmin(np.abs(alphas - 1))] < curve["test_error"][np.argmin(np.abs(alphas))],
-    }
-    data: dict[str, Any] = {
-        "hidden": hidden, "n_train": n_train, "epochs": epochs, "n_eval": n_eval, "seed": seed,
-        "weight_decay": weight_decay,
-        "alphas": alphas, **{f"interp_{k}": v for k, v in curve.items()},
-        "argmin_alpha": float(alphas[i_min]),
-        "coords": coords, "surface_train_objective": surface,
-        "argmin_2d": [float(coords[j2]), float(coords[i2])],
-    }
-    at1 = int(np.argmin(np.abs(alphas - 1)))
-    summary = f"""
-An MLP 784-{hidden}-10 (ReLU) trained by descend (SGD, momentum 0.9, L2 weight decay
-{weight_decay:g}, lr cosine-decayed from {lr:g} to 0, batch 50, {epochs} epochs) on {n_train}
-MNIST training images; the training objective is cross-entropy + (lambda/2)||theta||^2, evaluated on {n_eval}
-training images, and the test loss on {n_eval} test images.
-
-Along the line from the initialisation (alpha = 0, training objective
-{fmt(curve['train_objective'][np.argmin(np.abs(alphas))])}) to the solution (alpha = 1,
-objective {fmt(curve['train_objective'][at1])}, test error {fmt(curve['test_error'][at1])}) the
-objective falls and is lowest at alpha = {alphas[i_min]:.2f}; beyond the solution it rises
-again. On the plane spanned by two filter-normalised random directions (coordinates in
-[-1, 1], {grid_2d}x{grid_2d} grid) the solution sits in a basin, the lowest point at
-({coords[j2]:.2f}, {coords[i2]:.2f}); the objective rises to {fmt(surface.max())} at the edges.
-"""
-    return run.finish(data, summary, checks)

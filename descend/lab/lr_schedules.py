@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, md_table
+from ._common import Result, RunDir, current_variant, experiment, figure, md_table
 
-__all__ = ["schedules", "example_schedules"]
+__all__ = ["example_schedules", "schedules"]
 
 
 def example_schedules(total: int, lr: float = 0.1) -> dict[str, tuple[Any, str]]:
@@ -51,7 +51,7 @@ def _through_optimizer(schedule: Any, total: int) -> np.ndarray:
     from ..tensor import Tensor
 
     w = Tensor(np.zeros(1), requires_grad=True)
-    opt = SGD([w], lr=schedule)
+    opt = SGD([w], lr=schedule, variant=current_variant())
     seen = np.empty(total)
     w.grad = np.zeros(1)
     for t in range(total):
@@ -90,33 +90,8 @@ def schedules(
         say(f"{formula}: lr(0) = {values[name][0]:.4g}, lr(T) = {values[name][-1]:.4g}, "
             f"optimizer agrees: {agree[name]}")
 
-    # ------------------------------------------------------------------------- figures
+    _figures(built, steps, values, total, run)
     names = list(built)
-    cols = 4
-    rows = (len(names) + cols - 1) // cols
-    fig, axes = figure(rows, cols, figsize=(3.3 * cols, 2.5 * rows), sharex=True)
-    for ax, name in zip(axes.flat, names):
-        ax.plot(steps, values[name], color="C0", lw=1.5)
-        ax.set_title(f"{name}\n{built[name][1]}", fontsize=7.5)
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(names):]:
-        ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("update t")
-    fig.suptitle(f"Learning-rate schedules over T = {total} updates (descend.optim.schedules)")
-    run.save_figure(fig, "schedules.png")
-
-    fig, ax = figure(figsize=(7, 4))
-    for i, name in enumerate(names):
-        ax.plot(steps, values[name], lw=1.2, label=name, color=f"C{i % 10}",
-                ls="-" if i < 10 else "--")
-    ax.set_xlabel("update t")
-    ax.set_ylabel("learning rate")
-    ax.set_title("All schedules on one axis")
-    ax.legend(fontsize=7, ncol=2)
-    run.save_figure(fig, "schedules_overlay.png")
-
     run.save_csv("schedules.csv", ["step"] + names,
                  [[int(t)] + [values[n][t] for n in names] for t in steps])
     decays = ["linear", "polynomial", "exponential", "cosine", "step", "multistep"]
@@ -132,6 +107,13 @@ def schedules(
         "formulas": {n: built[n][1] for n in names},
         "values": values, "optimizer_agrees": agree,
     }
+    summary = _summary(total, lr, built, values, agree)
+    return run.finish(data, summary, checks)
+
+
+def _summary(total, lr, built, values, agree) -> str:
+    """The markdown summary of the run."""
+    names = list(built)
     summary = f"""
 Every schedule of `descend.optim.schedules`, built for T = {total} updates with initial rate
 {lr}, evaluated at updates 0..T. Each was also given to `descend.optim.SGD` as its `lr`, and
@@ -141,4 +123,46 @@ the rate the optimizer reports before each of its T updates was compared with th
           [(n, f"`{built[n][1]}`", values[n][0], values[n][total // 2], values[n][-1],
             "yes" if agree[n] else "NO") for n in names])}
 """
-    return run.finish(data, summary, checks)
+    return summary
+
+
+def _figures(built, steps, values, total, run) -> None:
+    """Draw and save this experiment's figures."""
+    # ------------------------------------------------------------------------- figures
+    names = list(built)
+    cols = 4
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = figure(rows, cols, figsize=(3.3 * cols, 2.6 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        if name.startswith("inverse_sqrt"):
+            # alpha_0 / sqrt(t + 1) falls by 10x in 100 updates: on a linear axis it looks
+            # like a step to 0, on log-log axes it is the straight line of slope -1/2 it is
+            ax.loglog(steps + 1, values[name], color="C0", lw=1.5)
+            ax.set_xlabel("update t + 1 (log scale)")
+            ax.xaxis.label.set_fontsize(7)
+        else:
+            ax.plot(steps, values[name], color="C0", lw=1.5)
+            ax.set_ylim(bottom=0)
+        ax.set_title(f"{name}\n{built[name][1]}", fontsize=7.5)
+        ax.grid(alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("learning rate")
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    for ax in axes.flat:
+        if not ax.get_xlabel():
+            ax.set_xlabel("update t", fontsize=8)
+    fig.suptitle(f"Learning-rate schedules over T = {total} updates (descend.optim.schedules)")
+    run.save_figure(fig, "schedules.png")
+
+    fig, ax = figure(figsize=(7, 4))
+    for i, name in enumerate(names):
+        ax.plot(steps, values[name], lw=1.2, label=name, color=f"C{i % 10}",
+                ls="-" if i < 10 else "--")
+    ax.set_xlabel("update t")
+    ax.set_ylabel("learning rate (log scale)")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-4, None)  # the schedules that reach 0 drop off the axis there
+    ax.set_title("All schedules on one axis")
+    ax.legend(fontsize=7, ncol=2)
+    run.save_figure(fig, "schedules_overlay.png")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, current_variant, experiment, figure, fmt, md_table
 
 __all__ = ["mle"]
 
@@ -93,7 +93,7 @@ def _train(model: Any, loss_fn: Any, x: np.ndarray, steps: int, lr: float,
     from ..optim import Adam
     from ..tensor import Tensor
 
-    opt = Adam(model.parameters(), lr=lr)
+    opt = Adam(model.parameters(), lr=lr, variant=current_variant())
     inputs = Tensor(x)
     history: dict[str, list] = {"loss": [], "check_step": [], "check_loss": [], "check_nll": []}
     for t in range(steps + 1):
@@ -241,11 +241,13 @@ def mle(
                         label="mean +- 2 sd")
         ax.set_title(f"Normal output, {title}", fontsize=9)
         ax.set_xlabel("x")
+        ax.set_ylabel("y")
         ax.legend(fontsize=7, loc="upper left")
     axes[2].plot(grid[:, 0], _sigma_true(grid[:, 0]), color="k", ls="--", label="true sd(x)")
     axes[2].plot(grid[:, 0], g_sd, color="C3", label="predicted sd(x)")
     axes[2].axhline(sd_fixed, color="C0", label="fixed sd = sqrt(MSE)")
     axes[2].set_xlabel("x")
+    axes[2].set_ylabel("standard deviation of y given x")
     axes[2].set_title("Standard deviation", fontsize=9)
     axes[2].legend(fontsize=7)
     run.save_figure(fig, "normal.png")
@@ -264,6 +266,9 @@ def mle(
     fig.colorbar(cs, ax=axes[0], label="p(y = 1 | x)")
     axes[0].scatter(xb[:, 0], xb[:, 1], c=yb, cmap="RdBu_r", s=8, edgecolors="k", linewidths=0.3)
     axes[0].set_title("Bernoulli output: sigmoid + binary cross-entropy", fontsize=9)
+    for ax in axes:
+        ax.set_xlabel("input x1")
+        ax.set_ylabel("input x2")
     base = np.array([[0.85, 0.25, 0.2], [0.2, 0.55, 0.85], [0.25, 0.7, 0.3]])
     img = (pc @ base).reshape(xx.shape + (3,))
     axes[1].imshow(img, origin="lower", extent=(-lim, lim, -lim, lim), alpha=0.75, aspect="auto")

@@ -15,13 +15,14 @@ Monro: SGD converges if sum alpha_t = inf and sum alpha_t^2 < inf.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from ._common import Result, RunDir, experiment, figure, fmt, md_table
+from ._common import Result, RunDir, by_mode, current_variant, experiment, figure, fmt, md_table
 
-__all__ = ["robbins_monro", "rate_functions"]
+__all__ = ["rate_functions", "robbins_monro"]
 
 
 class _Rate:
@@ -57,7 +58,7 @@ def _sgd_distances(X: np.ndarray, y: np.ndarray, theta_star: np.ndarray, lr: Any
     from ..tensor import Tensor
 
     w = Tensor(np.zeros(X.shape[1]), requires_grad=True)
-    opt = SGD([w], lr=lr)
+    opt = SGD([w], lr=lr, variant=current_variant())
     dist = np.empty(steps + 1)
     dist[0] = np.linalg.norm(w.data - theta_star)
     n = len(X)
@@ -100,10 +101,8 @@ def robbins_monro(
     """
     run = RunDir("robbins-monro", out_dir, quick, verbose)
     say = run.progress
-    if steps is None:
-        steps = 2000 if quick else 20_000
-    if runs is None:
-        runs = 1 if quick else 3
+    steps = by_mode(steps, quick, 2000, 20_000)
+    runs = by_mode(runs, quick, 1, 3)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_examples, dim))
     theta_true = rng.standard_normal(dim)
@@ -124,6 +123,45 @@ def robbins_monro(
     sums = {n: float(np.sum([f(i) for i in range(steps)])) for n, f in rates.items()}
     sq_sums = {n: float(np.sum([f(i) ** 2 for i in range(steps)])) for n, f in rates.items()}
 
+    _figure(rates, all_runs, runs, t, curves, batch, dim, sums, sq_sums, steps, run)
+    names = list(rates)
+    keep = np.unique(np.round(np.logspace(0, np.log10(steps), 200)).astype(int))
+    run.save_csv("distance.csv", ["step"] + names, [[int(i)] + [curves[n][i] for n in names] for i in keep])
+    final = {n: float(np.mean([d[-1] for d in all_runs[n]])) for n in names}
+    checks = {
+        "1/t ends closer to the optimum than a constant rate": final["1/t"] < final["constant"],
+        "1/t^2 stops short (ends farther than 1/t)": final["1/t^2"] > final["1/t"],
+    }
+    data: dict[str, Any] = {
+        "steps": steps, "runs": runs, "alpha0": alpha0, "t0": t0, "batch": batch, "dim": dim,
+        "n_examples": n_examples, "rates": {n: repr(f) for n, f in rates.items()},
+        "final_distance": final, "sum_alpha": sums, "sum_alpha_sq": sq_sums,
+        "initial_distance": float(np.linalg.norm(theta_star)),
+        "curve_steps": keep, "curves": {n: curves[n][keep] for n in names},
+    }
+    summary = _summary(batch, dim, n_examples, data, steps, runs, rates, sums, sq_sums, final)
+    return run.finish(data, summary, checks)
+
+
+def _summary(batch, dim, n_examples, data, steps, runs, rates, sums, sq_sums, final) -> str:
+    """The markdown summary of the run."""
+    names = list(rates)
+    summary = f"""
+descend's `SGD` (batch {batch}, examples drawn i.i.d.) on the MSE of a linear model with
+{dim} weights and {n_examples} noisy examples, from theta = 0 (distance
+{fmt(data['initial_distance'])} from the optimum), {steps} updates, {runs} run(s).
+
+{md_table(["rate", "alpha_t", "sum alpha_t", "sum alpha_t^2", "final distance"],
+          [(n, f"`{rates[n]!r}`", sums[n], sq_sums[n], final[n]) for n in names])}
+
+The constant rate stalls at a noise floor; 1/t (sum alpha = inf, sum alpha^2 < inf) keeps
+converging; 1/t^2 (sum alpha < inf) runs out of step size and freezes far from the optimum.
+"""
+    return summary
+
+
+def _figure(rates, all_runs, runs, t, curves, batch, dim, sums, sq_sums, steps, run) -> None:
+    """Draw and save this experiment's figure."""
     # ------------------------------------------------------------------------- figures
     colors = {"constant": "C3", "1/t": "C2", "1/t^2": "C0", "1/sqrt(t)": "C1"}
     fig, (ax, ax2) = figure(1, 2, figsize=(11, 4.0), width_ratios=(1.6, 1))
@@ -145,31 +183,3 @@ def robbins_monro(
     ax2.set_title(f"The rates (sums over {steps} updates)")
     ax2.legend(fontsize=7, loc="lower left")
     run.save_figure(fig, "distance.png")
-
-    names = list(rates)
-    keep = np.unique(np.round(np.logspace(0, np.log10(steps), 200)).astype(int))
-    run.save_csv("distance.csv", ["step"] + names, [[int(i)] + [curves[n][i] for n in names] for i in keep])
-    final = {n: float(np.mean([d[-1] for d in all_runs[n]])) for n in names}
-    checks = {
-        "1/t ends closer to the optimum than a constant rate": final["1/t"] < final["constant"],
-        "1/t^2 stops short (ends farther than 1/t)": final["1/t^2"] > final["1/t"],
-    }
-    data: dict[str, Any] = {
-        "steps": steps, "runs": runs, "alpha0": alpha0, "t0": t0, "batch": batch, "dim": dim,
-        "n_examples": n_examples, "rates": {n: repr(f) for n, f in rates.items()},
-        "final_distance": final, "sum_alpha": sums, "sum_alpha_sq": sq_sums,
-        "initial_distance": float(np.linalg.norm(theta_star)),
-        "curve_steps": keep, "curves": {n: curves[n][keep] for n in names},
-    }
-    summary = f"""
-descend's `SGD` (batch {batch}, examples drawn i.i.d.) on the MSE of a linear model with
-{dim} weights and {n_examples} noisy examples, from theta = 0 (distance
-{fmt(data['initial_distance'])} from the optimum), {steps} updates, {runs} run(s).
-
-{md_table(["rate", "alpha_t", "sum alpha_t", "sum alpha_t^2", "final distance"],
-          [(n, f"`{rates[n]!r}`", sums[n], sq_sums[n], final[n]) for n in names])}
-
-The constant rate stalls at a noise floor; 1/t (sum alpha = inf, sum alpha^2 < inf) keeps
-converging; 1/t^2 (sum alpha < inf) runs out of step size and freezes far from the optimum.
-"""
-    return run.finish(data, summary, checks)

@@ -10,7 +10,8 @@ a large lambda underfits.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -83,6 +84,7 @@ def weight_decay(
         ax.set_title(f"{names[i]}\nlambda = {lambdas[i]:.3g}, test MSE {fits[i].test_mse:.3g}",
                      fontsize=9)
         ax.set_xlabel("x")
+        ax.set_ylabel("y")
     np.atleast_1d(axes)[0].legend(fontsize=7, loc="lower right")
     run.save_figure(fig, "fits.png")
 

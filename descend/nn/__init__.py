@@ -17,10 +17,11 @@ from .flatten import Flatten
 from .linear import Linear
 from .module import IncompatibleKeys, Module
 from .parameter import Parameter
+from .residual import Residual
 
 __all__ = [
     "Module", "Parameter", "IncompatibleKeys", "Linear", "Sequential", "Flatten", "ReLU",
-    "Tanh", "Sigmoid", "Dropout", "init",
+    "Tanh", "Sigmoid", "Dropout", "Residual", "init",
 ]
 
 _LOSS_CLASSES = (

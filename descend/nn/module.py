@@ -45,6 +45,34 @@ def _check_name(kind: str, name: Any) -> None:
         raise ValueError(f"{kind} name must be non-empty and contain no '.', got {name!r}")
 
 
+def _resolve_shared(own: Mapping[str, Parameter], values: dict[str, np.ndarray]) -> list[str]:
+    """Leave one entry in ``values`` per shared parameter: the copy that differs from the
+    parameter's current values (an edit), or the first when none does. Returns a problem
+    for each parameter whose copies were edited to different values."""
+    names: dict[int, list[str]] = {}
+    for key in values:
+        names.setdefault(id(own[key]), []).append(key)
+    problems = []
+    for keys in names.values():
+        if len(keys) < 2:
+            continue
+        current = own[keys[0]].data
+        as_param = {key: np.asarray(values[key], dtype=current.dtype) for key in keys}
+        edited = [key for key in keys if not np.array_equal(as_param[key], current, equal_nan=True)]
+        distinct = [key for key in edited if not np.array_equal(as_param[key], as_param[edited[0]], equal_nan=True)]
+        if distinct:
+            problems.append(
+                f"{edited[0]!r} and {distinct[0]!r} name the same shared parameter but hold "
+                "different new values; edit one name (or give all of them the same values)"
+            )
+            continue
+        keep = edited[0] if edited else keys[0]
+        for key in keys:
+            if key != keep:
+                del values[key]
+    return problems
+
+
 def _shape_of(value: Any) -> tuple[int, ...] | str:
     try:
         return tuple(np.shape(value.data if isinstance(value, Tensor) else value))
@@ -237,7 +265,10 @@ class Module:
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """An ordered dict from dotted parameter name to a copy of its values.
 
-        Shared parameters appear under every name that reaches them, as in PyTorch."""
+        Copies, not views (PyTorch returns tensors sharing the parameters' memory): a saved
+        state does not change as training goes on. A shared parameter appears under every
+        name that reaches it, as in PyTorch, each name with its own copy; ``load_state_dict``
+        loads it from the copy that was edited (see there)."""
         return OrderedDict(
             (name, param.data.copy())
             for name, param in self.named_parameters(remove_duplicate=False)
@@ -250,6 +281,11 @@ class Module:
         unchanged: with ``strict`` (the default) the keys must match ``state_dict()`` exactly
         (missing and unexpected keys are errors); shapes must always match. Values are
         converted to each parameter's dtype. Returns the missing and unexpected keys.
+
+        A parameter shared under several names (``net.a = net.b = layer``) is written once,
+        from the one value among its names that differs from its current values (the edited
+        copy; all equal: that value), so editing ``sd["a.weight"]`` alone is not undone by the
+        stale copy under ``b.weight``. Different edits under two names are an error.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(
@@ -289,6 +325,7 @@ class Module:
             )
         if mismatched:
             problems.append("size mismatch: " + "; ".join(mismatched))
+        problems.extend(_resolve_shared(own, values))
         if problems:
             raise ValueError(
                 f"load_state_dict into {type(self).__name__} failed, nothing was loaded: "

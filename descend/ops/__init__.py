@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, reject_torch_names
 from .activations import ReLU, Sigmoid, Tanh
 from .arithmetic import Add, Cast, Div, Mul, Neg, Pow, PowScalar, Sub
 from .elementwise import Abs, Clip, Exp, Log, Maximum, Minimum, Sqrt, Where
@@ -99,19 +99,27 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(_t(x, weight), weight, bias)
 
 
-def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(a: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:  # noqa: A001
+    if torch_names:
+        reject_torch_names("sum", torch_names)
     return Sum.apply(_t(a), axis=axis, keepdims=keepdims)
 
 
-def mean(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+def mean(a: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+    if torch_names:
+        reject_torch_names("mean", torch_names)
     return Mean.apply(_t(a), axis=axis, keepdims=keepdims)
 
 
-def max(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(a: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:  # noqa: A001
+    if torch_names:
+        reject_torch_names("max", torch_names)
     return Max.apply(_t(a), axis=axis, keepdims=keepdims)
 
 
-def min(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(a: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:  # noqa: A001
+    if torch_names:
+        reject_torch_names("min", torch_names)
     return Min.apply(_t(a), axis=axis, keepdims=keepdims)
 
 
@@ -135,17 +143,23 @@ def expand_dims(a: Any, axis: Any) -> Tensor:
     return ExpandDims.apply(_t(a), axis=axis)
 
 
-def squeeze(a: Any, axis: Any = None) -> Tensor:
+def squeeze(a: Any, axis: Any = None, **torch_names: Any) -> Tensor:
+    if torch_names:
+        reject_torch_names("squeeze", torch_names)
     return Squeeze.apply(_t(a), axis=axis)
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence[Any], axis: int = 0, **torch_names: Any) -> Tensor:
+    if torch_names:
+        reject_torch_names("concatenate", torch_names)
     if len(tensors) == 0:
         raise ValueError("concatenate needs at least one tensor")
     return Concatenate.apply(*[_t(t) for t in tensors], axis=axis)
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int = 0, **torch_names: Any) -> Tensor:
+    if torch_names:
+        reject_torch_names("stack", torch_names)
     if len(tensors) == 0:
         raise ValueError("stack needs at least one tensor")
     return Stack.apply(*[_t(t) for t in tensors], axis=axis)
@@ -175,13 +189,19 @@ def relu(a: Any) -> Tensor:
     return ReLU.apply(_t(a))
 
 
-def logsumexp(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+def logsumexp(a: Any, axis: Any = None, keepdims: bool = False, **torch_names: Any) -> Tensor:
+    if torch_names:
+        reject_torch_names("logsumexp", torch_names)
     return LogSumExp.apply(_t(a), axis=axis, keepdims=keepdims)
 
 
-def softmax(a: Any, axis: int = -1) -> Tensor:
+def softmax(a: Any, axis: int = -1, **torch_names: Any) -> Tensor:
+    if torch_names:
+        reject_torch_names("softmax", torch_names)
     return Softmax.apply(_t(a), axis=axis)
 
 
-def log_softmax(a: Any, axis: int = -1) -> Tensor:
+def log_softmax(a: Any, axis: int = -1, **torch_names: Any) -> Tensor:
+    if torch_names:
+        reject_torch_names("log_softmax", torch_names)
     return LogSoftmax.apply(_t(a), axis=axis)

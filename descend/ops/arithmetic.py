@@ -69,7 +69,8 @@ class Neg(Function):
 
 
 class PowScalar(Function):
-    """z = a^p for a constant p;  dz/da = p a^(p-1)."""
+    """z = a^p for a constant p;  dz/da = p a^(p-1), and exactly 0 for p = 0 (z = 1 is
+    constant, even at a = 0 where p a^(p-1) would be 0 * inf = nan; PyTorch's convention)."""
 
     def forward(self, a, exponent):
         self.a, self.p = a, exponent
@@ -79,14 +80,18 @@ class PowScalar(Function):
         p = self.p
         if p == 2:
             return (grad * (2 * self.a),)
-        return (grad * (p * self.a ** (p - 1)),)
+        if p == 0:
+            return (np.zeros_like(grad),)
+        with np.errstate(divide="ignore"):  # 0 ** (p - 1) = inf for p < 1: the slope is infinite
+            return (grad * (p * self.a ** (p - 1)),)
 
 
 class Pow(Function):
     """z = a^b for tensors;  dz/da = b a^(b-1), dz/db = a^b log a.
 
-    Where a = 0 and b >= 0 the derivative with respect to b is taken as 0 (the limit used by
-    PyTorch), instead of 0 * log 0 = nan.
+    At the edges PyTorch's limit conventions hold: where b = 0, dz/da = 0 (z = 1 for every a,
+    instead of 0 * 0^-1 = nan at a = 0); where a = 0 and b >= 0, dz/db = 0 (instead of
+    0 * log 0 = nan).
     """
 
     def forward(self, a, b):
@@ -98,7 +103,9 @@ class Pow(Function):
         a, b = self.inputs
         grad_a = grad_b = None
         if a.requires_grad:
-            grad_a = grad * self.b * self.a ** (self.b - 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_a = grad * self.b * self.a ** (self.b - 1)
+            grad_a = np.where(self.b == 0, 0, grad_a).astype(grad_a.dtype, copy=False)
         if b.requires_grad:
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_a = np.log(self.a)

@@ -62,9 +62,22 @@ class Abs(Function):
         return (grad * np.sign(self.a),)
 
 
+def _nan_share(share: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Route the gradient of maximum/minimum to a NaN operand: NaN propagates, so the output
+    came from it (half each when both are NaN). The shares still sum to 1; PyTorch instead
+    gives the full gradient to both operands wherever one is NaN."""
+    if a.dtype.kind != "f" and b.dtype.kind != "f":
+        return share
+    a_nan, b_nan = np.isnan(a), np.isnan(b)
+    if not (a_nan.any() or b_nan.any()):
+        return share
+    share = np.where(a_nan, 1, np.where(b_nan, 0, share))
+    return np.where(a_nan & b_nan, 0.5, share).astype(share.dtype, copy=False)
+
+
 class Maximum(Function):
     """z = max(a, b) elementwise; the gradient goes to the larger input, split evenly on ties
-    (PyTorch's convention)."""
+    (PyTorch's convention), and to a NaN input (NaN propagates; see ``_nan_share``)."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -72,11 +85,13 @@ class Maximum(Function):
 
     def backward(self, grad):
         share = np.where(self.a == self.b, 0.5, (self.a > self.b).astype(grad.dtype))
+        share = _nan_share(share, self.a, self.b)
         return grad * share, grad * (1 - share)
 
 
 class Minimum(Function):
-    """z = min(a, b) elementwise; the gradient goes to the smaller input, split on ties."""
+    """z = min(a, b) elementwise; the gradient goes to the smaller input, split on ties, and
+    to a NaN input."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -84,6 +99,7 @@ class Minimum(Function):
 
     def backward(self, grad):
         share = np.where(self.a == self.b, 0.5, (self.a < self.b).astype(grad.dtype))
+        share = _nan_share(share, self.a, self.b)
         return grad * share, grad * (1 - share)
 
 
@@ -100,7 +116,11 @@ class Where(Function):
 
 
 class Clip(Function):
-    """z = min(max(a, low), high);  dz/da = [low <= a <= high] (PyTorch's clamp convention)."""
+    """z = min(max(a, low), high);  dz/da = [low <= a <= high] (PyTorch's clamp convention).
+
+    A NaN input passes through (z = NaN) and so does its gradient (dz/da = 1 there), as for
+    max: the gradient leads back to where a NaN came from. PyTorch's clamp gives it 0.
+    """
 
     def forward(self, a, low, high):
         if low is None and high is None:
@@ -114,4 +134,6 @@ class Clip(Function):
             inside &= self.a >= self.low
         if self.high is not None:
             inside &= self.a <= self.high
+        if self.a.dtype.kind == "f":
+            inside |= np.isnan(self.a)
         return (grad * inside,)

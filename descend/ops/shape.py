@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Function, Tensor
+from .reduction import axis_error, normalize_axis
 
 
 class Reshape(Function):
@@ -50,8 +51,21 @@ class ExpandDims(Function):
 
 
 class Squeeze(Function):
+    """Remove axes of size 1 (all of them when ``axis`` is None). Naming an axis whose size is
+    not 1 is an error, as in NumPy (PyTorch silently leaves such an axis in place)."""
+
     def forward(self, a, axis):
         self.shape = a.shape
+        if axis is not None:
+            axes = normalize_axis(axis, a.ndim)
+            wrong = [ax for ax in axes if a.shape[ax] != 1]
+            if wrong:
+                raise ValueError(
+                    f"cannot squeeze axis {wrong[0]} of size {a.shape[wrong[0]]}: only axes of "
+                    f"size 1 can be squeezed (descend follows NumPy here; PyTorch would leave "
+                    f"the axis in place); squeeze only where t.shape[axis] == 1"
+                )
+            return np.squeeze(a, axes) if axes else a
         return np.squeeze(a, axis)
 
     def backward(self, grad):
@@ -62,6 +76,9 @@ class Concatenate(Function):
     """Join along an existing axis; backward splits the gradient at the same offsets."""
 
     def forward(self, *arrays, axis):
+        ndim = arrays[0].ndim
+        if ndim and not -ndim <= axis < ndim:
+            raise axis_error(axis, ndim)
         self.axis = axis
         self.offsets = np.cumsum([a.shape[axis] for a in arrays])[:-1]
         return np.concatenate(arrays, axis=axis)

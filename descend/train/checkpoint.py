@@ -9,9 +9,14 @@ file's metadata under the key ``"descend"``, in which each array is replaced by 
 SHA-256 of the tensor bytes, so a truncated, corrupted or foreign file is a clear
 :class:`~descend.train.errors.CheckpointError`, never a confusing failure later.
 
-Writing goes to a temporary file in the same directory which is flushed to disk and then
-renamed over the destination (``os.replace``), so a checkpoint on disk is always complete,
-even if the process is killed while writing.
+Writing goes through :func:`descend.fileio.atomic_write`: a fresh temporary file (``mkstemp``)
+in the same directory, flushed and fsync-ed, then renamed over the destination
+(``os.replace``), so a checkpoint on disk is always complete, even if the process is killed or
+the disk fills up while writing (a :class:`descend.fileio.WriteError` then names the file and
+says the previous version is intact).
+
+Reading the metadata (:func:`read_metadata`, :func:`tensor_shapes`) reads only the header, so
+inspecting a file costs nothing however large it claims to be.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ import numpy as np
 
 from .errors import CheckpointError
 
-__all__ = ["FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "read_metadata", "is_checkpoint"]
+__all__ = [
+    "FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "read_metadata", "tensor_shapes", "is_checkpoint",
+    "merge_unserializable", "Unserializable",
+]
 
 FORMAT = "descend-checkpoint"
 VERSION = 1
@@ -42,29 +50,39 @@ _DTYPES = {
 
 # --------------------------------------------------------------------------- encoding
 
+def _encode_array(obj: np.ndarray, path: str, tensors: dict[str, np.ndarray]) -> dict[str, str]:
+    if obj.dtype.kind not in "fiub":
+        raise TypeError(f"checkpoint: cannot store the array at {path!r} of dtype {obj.dtype}")
+    key = path or "value"
+    tensors[key] = np.ascontiguousarray(obj)
+    return {"__tensor__": key}
+
+
+def _encode_key(key: Any) -> Any:
+    if isinstance(key, np.generic):
+        key = key.item()
+    if not isinstance(key, (str, int, float, bool)) and key is not None:
+        return {"__unserializable__": repr(key)}
+    return key
+
+
+def _encode_dict(obj: dict[Any, Any], path: str, tensors: dict[str, np.ndarray]) -> Any:
+    if all(isinstance(k, str) and not k.startswith("__") for k in obj):
+        return {k: _encode(v, f"{path}/{k}" if path else k, tensors) for k, v in obj.items()}
+    # Keys that JSON objects cannot hold as they are (ints, tuples, ...): a list of pairs.
+    return {"__dict__": [[_encode_key(k), _encode(v, f"{path}/{i}", tensors)] for i, (k, v) in enumerate(obj.items())]}
+
+
 def _encode(obj: Any, path: str, tensors: dict[str, np.ndarray]) -> Any:
     """``obj`` as JSON-able data, moving every ndarray into ``tensors``."""
     if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in "fiub":
-            raise TypeError(f"checkpoint: cannot store the array at {path!r} of dtype {obj.dtype}")
-        key = path or "value"
-        tensors[key] = np.ascontiguousarray(obj)
-        return {"__tensor__": key}
+        return _encode_array(obj, path, tensors)
     if isinstance(obj, np.generic):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, dict):
-        if all(isinstance(k, str) and not k.startswith("__") for k in obj):
-            return {k: _encode(v, f"{path}/{k}" if path else k, tensors) for k, v in obj.items()}
-        items = []
-        for i, (k, v) in enumerate(obj.items()):
-            if isinstance(k, np.generic):
-                k = k.item()
-            if not isinstance(k, (str, int, float, bool)) and k is not None:
-                k = {"__unserializable__": repr(k)}
-            items.append([k, _encode(v, f"{path}/{i}", tensors)])
-        return {"__dict__": items}
+        return _encode_dict(obj, path, tensors)
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v, f"{path}/{i}", tensors) for i, v in enumerate(obj)]}
     if isinstance(obj, list):
@@ -84,21 +102,33 @@ class Unserializable:
         return f"<not stored: {self.text}>"
 
 
+def _decode_tensor(key: Any, tensors: dict[str, np.ndarray]) -> np.ndarray:
+    if key not in tensors:
+        raise CheckpointError(f"the checkpoint's metadata refers to a tensor {key!r} it does not contain")
+    return tensors[key]
+
+
+def _decode_marked(obj: dict[str, Any], tensors: dict[str, np.ndarray]) -> Any:
+    """A one-key object ``{"__tensor__"|"__tuple__"|"__dict__"|"__unserializable__": ...}``."""
+    ((mark, value),) = obj.items()
+    if mark == "__tensor__":
+        return _decode_tensor(value, tensors)
+    if mark == "__tuple__":
+        return tuple(_decode(v, tensors) for v in value)
+    if mark == "__dict__":
+        return {(_decode(k, tensors) if isinstance(k, dict) else k): _decode(v, tensors) for k, v in value}
+    return Unserializable(value)
+
+
+_MARKS = ("__tensor__", "__tuple__", "__dict__", "__unserializable__")
+
+
 def _decode(obj: Any, tensors: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, list):
         return [_decode(v, tensors) for v in obj]
     if isinstance(obj, dict):
-        if "__tensor__" in obj and len(obj) == 1:
-            key = obj["__tensor__"]
-            if key not in tensors:
-                raise CheckpointError(f"the checkpoint's metadata refers to a tensor {key!r} it does not contain")
-            return tensors[key]
-        if "__tuple__" in obj and len(obj) == 1:
-            return tuple(_decode(v, tensors) for v in obj["__tuple__"])
-        if "__dict__" in obj and len(obj) == 1:
-            return {(_decode(k, tensors) if isinstance(k, dict) else k): _decode(v, tensors) for k, v in obj["__dict__"]}
-        if "__unserializable__" in obj and len(obj) == 1:
-            return Unserializable(obj["__unserializable__"])
+        if len(obj) == 1 and next(iter(obj)) in _MARKS:
+            return _decode_marked(obj, tensors)
         return {k: _decode(v, tensors) for k, v in obj.items()}
     return obj
 
@@ -131,8 +161,15 @@ def _digest(tensors: dict[str, np.ndarray]) -> str:
 
 def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
     """Write ``state`` (nested dicts/lists/tuples of JSON values and ndarrays) to ``path``
-    atomically: a temporary file beside it, flushed to disk, then renamed over it."""
+    atomically (see :func:`descend.fileio.atomic_write`).
+
+    Raises:
+        descend.fileio.WriteError: the file could not be written (disk full, ...); a previous
+            checkpoint at ``path`` is intact.
+    """
     from safetensors.numpy import save
+
+    from ..fileio import atomic_write
 
     path = Path(path)
     tensors: dict[str, np.ndarray] = {}
@@ -140,46 +177,27 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path
     header = {"format": FORMAT, "version": VERSION, "tensors_sha256": _digest(tensors), "state": document}
     data = save(tensors, metadata={METADATA_KEY: json.dumps(header, allow_nan=True)})
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-    return path
+    return atomic_write(path, data)
 
 
 # --------------------------------------------------------------------------- reading
 
-def _read_header(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """Validate the safetensors framing; return (raw header, descend metadata, header end)."""
-    where = f"{path}"
-    if len(data) < 8:
+MAX_HEADER = 100_000_000  # bytes of JSON header a checkpoint may have
+
+
+def _frame(where: str, data: bytes, size: int) -> tuple[dict[str, Any], int]:
+    """The raw safetensors header (a JSON object) and its length ``n``."""
+    if size < 8:
         raise CheckpointError(
-            f"{where} is not a descend checkpoint: it has only {len(data)} bytes (truncated, or not a "
+            f"{where} is not a descend checkpoint: it has only {size} bytes (truncated, or not a "
             "safetensors file)"
         )
     (n,) = struct.unpack("<Q", data[:8])
-    if n > len(data) - 8:
-        if n > 100_000_000 or not data[8:9] == b"{":
+    if n > size - 8:
+        if n > MAX_HEADER or not data[8:9] == b"{":
             raise CheckpointError(f"{where} is not a descend checkpoint: it is not a safetensors file")
         raise CheckpointError(
-            f"{where} is truncated: its header says {n} bytes but the file has {len(data)}; use an "
+            f"{where} is truncated: its header says {n} bytes but the file has {size}; use an "
             "earlier checkpoint or start the training again"
         )
     try:
@@ -188,6 +206,11 @@ def _read_header(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, Any
             raise ValueError("header is not an object")
     except (UnicodeDecodeError, ValueError):
         raise CheckpointError(f"{where} is not a descend checkpoint: it is not a safetensors file") from None
+    return raw, n
+
+
+def _descend_header(where: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The descend document in the safetensors metadata, checked for format and version."""
     metadata = raw.get("__metadata__") or {}
     if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
         raise CheckpointError(
@@ -205,6 +228,11 @@ def _read_header(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, Any
             f"{where} is a descend checkpoint of format version {header.get('version')!r}; this version "
             f"of descend reads version {VERSION}"
         )
+    return header
+
+
+def _data_end(where: str, raw: dict[str, Any]) -> int:
+    """The end of the last tensor's bytes, relative to the end of the header."""
     end = 0
     for key, info in raw.items():
         if key == "__metadata__":
@@ -213,9 +241,23 @@ def _read_header(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, Any
             end = max(end, int(info["data_offsets"][1]))
         except (KeyError, TypeError, ValueError, IndexError):
             raise CheckpointError(f"{where}: corrupted safetensors header (tensor {key!r})") from None
-    if 8 + n + end > len(data):
+    return end
+
+
+def _read_header(path: Path, data: bytes, size: int | None = None) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Validate the safetensors framing; return (raw header, descend metadata, header end).
+
+    ``data`` holds at least the file's first 8 + header bytes; ``size`` is the file's size
+    (default ``len(data)``).
+    """
+    where = f"{path}"
+    size = len(data) if size is None else size
+    raw, n = _frame(where, data, size)
+    header = _descend_header(where, raw)
+    end = _data_end(where, raw)
+    if 8 + n + end > size:
         raise CheckpointError(
-            f"{where} is truncated: it should have {8 + n + end} bytes but has {len(data)}; use an earlier "
+            f"{where} is truncated: it should have {8 + n + end} bytes but has {size}; use an earlier "
             "checkpoint or start the training again"
         )
     return raw, header, 8 + n
@@ -233,12 +275,47 @@ def _read_bytes(path: str | os.PathLike[str]) -> tuple[Path, bytes]:
         raise CheckpointError(f"cannot read checkpoint {path}: {error.strerror or error}") from None
 
 
+def _read_head(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """(path, raw safetensors header, descend header), reading only the header's bytes."""
+    path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a directory, not a checkpoint file")
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(8)
+            if len(head) == 8:
+                (n,) = struct.unpack("<Q", head)
+                if n <= min(MAX_HEADER, size - 8):
+                    head += f.read(n)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path} does not exist") from None
+    except OSError as error:
+        raise CheckpointError(f"cannot read checkpoint {path}: {error.strerror or error}") from None
+    raw, header, _ = _read_header(path, head, size)
+    return path, raw, header
+
+
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The checkpoint's JSON state with tensor references left as ``{"__tensor__": name}``
-    (cheap: for inspecting epoch, config, ... without decoding arrays)."""
-    path, data = _read_bytes(path)
-    _, header, _ = _read_header(path, data)
-    return header["state"]
+    (cheap: reads only the header, for inspecting epoch, config, ... without decoding arrays)."""
+    return _read_head(path)[2]["state"]
+
+
+def tensor_shapes(path: str | os.PathLike[str]) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """``{tensor name: (safetensors dtype, shape)}`` of a checkpoint, from its header alone
+    (e.g. ``"model/1.weight": ("F32", (784, 128))``): what a model description in the metadata
+    can be checked against before anything is built."""
+    path, raw, _ = _read_head(path)
+    shapes = {}
+    for key, info in raw.items():
+        if key == "__metadata__":
+            continue
+        try:
+            shapes[key] = (str(info["dtype"]), tuple(int(n) for n in info["shape"]))
+        except (KeyError, TypeError, ValueError):
+            raise CheckpointError(f"{path}: corrupted safetensors header (tensor {key!r})") from None
+    return shapes
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -266,7 +343,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
 def is_checkpoint(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a readable descend checkpoint (reads only the header)."""
     try:
-        read_metadata(path)
+        _read_head(path)
     except CheckpointError:
         return False
     return True

@@ -154,13 +154,14 @@ class MetricList:
         return [m.name for m in self.metrics]
 
 
-def metrics_for_task(task: str | None) -> list[Metric]:
-    """The default metrics: loss and accuracy for classification, loss and MSE for regression."""
-    if task in ("multiclass", "binary", "classification"):
-        return [MeanLoss(), Accuracy()]
-    if task == "regression":
-        return [MeanLoss(), MeanSquaredError()]
-    return [MeanLoss()]
+def metrics_for_task(task: Any) -> list[Metric]:
+    """The task's metrics (see :meth:`descend.train.tasks.Task.metrics`); just the loss without
+    a task."""
+    if task is None:
+        return [MeanLoss()]
+    from .tasks import get_task
+
+    return get_task(task).metrics()
 
 
 def make_metric(spec: str | Metric) -> Metric:

@@ -1,50 +1,153 @@
-"""What each task (the output distribution of the lecture) means for training.
+"""Tasks: the lecture's output distributions, and everything training needs to know about them.
 
-=============  =====================  ==========================  ======================
-task           output distribution    loss (NLL) on the outputs   metrics
-=============  =====================  ==========================  ======================
-multiclass     Categorical (softmax)  ``cross_entropy`` on logits  loss, accuracy
-binary         Bernoulli (sigmoid)    BCE with logits              loss, accuracy
-regression     Normal, fixed sigma    ``mse_loss``                 loss, mse
-=============  =====================  ==========================  ======================
+A task is the distribution the model's outputs parametrise. Its negative log-likelihood is the
+loss, and it decides the metrics, the number of output units, how raw outputs are decoded into
+predictions, and which metric a run watches by default. No other module switches on a task
+name: they ask the task object.
+
+===========  =====================  ===============================  ================  ============
+task         distribution           loss (the NLL of the outputs)    metrics           monitor
+===========  =====================  ===============================  ================  ============
+multiclass   Categorical (softmax)  ``cross_entropy`` on C logits    loss, accuracy    dev:accuracy
+binary       Bernoulli (sigmoid)    BCE with logits on 1 logit       loss, accuracy    dev:accuracy
+regression   Normal, fixed sigma    ``mse_loss`` on K values         loss, mse         dev:loss
+===========  =====================  ===============================  ================  ============
+
+>>> task = get_task("binary")
+>>> task.distribution, task.metric_names, task.output_units(2)
+('Bernoulli', ('loss', 'accuracy'), 1)
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["TASKS", "loss_for_task", "decode_outputs"]
+from .metrics import Accuracy, MeanLoss, MeanSquaredError, Metric
 
-TASKS = ("multiclass", "binary", "regression")
+__all__ = [
+    "Task", "Categorical", "Bernoulli", "Normal", "TASKS", "ALIASES", "get_task", "loss_for_task",
+    "decode_outputs",
+]
 
-
-def _check_task(task: str) -> str:
-    if task == "classification":
-        return "multiclass"
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
-    return task
+LossFunction = Callable[[Any, np.ndarray], Any]
 
 
-def loss_for_task(task: str, label_smoothing: float = 0.0) -> Callable[[Any, np.ndarray], Any]:
-    """``loss(outputs, targets) -> scalar Tensor`` for ``task``.
+class Task:
+    """Base class of the output distributions (see the module's table).
 
-    ``label_smoothing`` eps: multiclass targets become ``(1 - eps) onehot + eps / C``; binary
-    targets ``(1 - eps) y + eps / 2``; not defined for regression.
+    Attributes:
+        name: the task's name on the command line and in checkpoints.
+        distribution: the lecture's name of the output distribution.
+        metric_names: the names of :meth:`metrics`, in order (the first is the loss), so a
+            configuration can check a monitor such as ``dev:accuracy`` before training.
+        default_monitor: the epoch-log key a run watches unless told otherwise.
+        supports_label_smoothing: whether :meth:`loss` accepts ``label_smoothing > 0``.
     """
-    from .. import losses
 
-    task = _check_task(task)
-    smoothing = float(label_smoothing)
-    if not 0.0 <= smoothing < 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-    if task == "multiclass":
-        if smoothing:
-            return lambda outputs, targets: losses.cross_entropy(outputs, targets, label_smoothing=smoothing)
-        return losses.cross_entropy
-    if task == "binary":
+    name: str = ""
+    distribution: str = ""
+    metric_names: tuple[str, ...] = ("loss",)
+    default_monitor: str = "dev:loss"
+    supports_label_smoothing: bool = False
+
+    def loss(self, label_smoothing: float = 0.0) -> LossFunction:
+        """``loss(outputs, targets) -> scalar Tensor``: the mean NLL of the targets."""
+        raise NotImplementedError
+
+    def metrics(self) -> list[Metric]:
+        """Fresh metric objects, the loss first."""
+        raise NotImplementedError
+
+    def output_units(self, num_classes: int | None, num_targets: int = 1) -> int:
+        """The width of the model's last layer."""
+        raise NotImplementedError
+
+    def decode(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Raw outputs -> predictions (``"class"`` and ``"probabilities"``, or ``"value"``)."""
+        raise NotImplementedError
+
+    def _smoothing(self, label_smoothing: float) -> float:
+        smoothing = float(label_smoothing)
+        if smoothing and not self.supports_label_smoothing:
+            raise ValueError(
+                f"label_smoothing applies to classification; the {self.name} task's {self.distribution} "
+                "outputs have no labels to smooth"
+            )
+        if not 0.0 <= smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        return smoothing
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Task) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Categorical(Task):
+    """Multiclass classification: C logits, softmax gives the class distribution.
+
+    Loss ``-log softmax(z)_y`` (:func:`descend.losses.cross_entropy`); label smoothing eps uses
+    the target ``(1 - eps) onehot(y) + eps / C``.
+    """
+
+    name = "multiclass"
+    distribution = "Categorical"
+    metric_names = ("loss", "accuracy")
+    default_monitor = "dev:accuracy"
+    supports_label_smoothing = True
+
+    def loss(self, label_smoothing: float = 0.0) -> LossFunction:
+        from .. import losses
+
+        smoothing = self._smoothing(label_smoothing)
+        if not smoothing:
+            return losses.cross_entropy
+
+        def smoothed_cross_entropy(outputs: Any, targets: np.ndarray) -> Any:
+            return losses.cross_entropy(outputs, targets, label_smoothing=smoothing)
+
+        return smoothed_cross_entropy
+
+    def metrics(self) -> list[Metric]:
+        return [MeanLoss(), Accuracy()]
+
+    def output_units(self, num_classes: int | None, num_targets: int = 1) -> int:
+        if not num_classes or num_classes < 2:
+            raise ValueError(f"a multiclass task needs at least 2 classes, got {num_classes}")
+        return int(num_classes)
+
+    def decode(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
+        from ..ops.softmax import softmax_array
+
+        z = np.asarray(outputs, dtype=np.float64)
+        return {"class": z.argmax(axis=-1), "probabilities": softmax_array(z, -1)}
+
+
+class Bernoulli(Task):
+    """Binary classification: one logit z, ``p(y=1) = sigmoid(z)``.
+
+    Loss ``-y log sigmoid(z) - (1 - y) log sigmoid(-z)``
+    (:func:`descend.losses.binary_cross_entropy_with_logits`); label smoothing eps uses the
+    target ``(1 - eps) y + eps / 2``.
+    """
+
+    name = "binary"
+    distribution = "Bernoulli"
+    metric_names = ("loss", "accuracy")
+    default_monitor = "dev:accuracy"
+    supports_label_smoothing = True
+
+    def loss(self, label_smoothing: float = 0.0) -> LossFunction:
+        from .. import losses
+
+        smoothing = self._smoothing(label_smoothing)
+
         def binary_loss(outputs: Any, targets: np.ndarray) -> Any:
             targets = np.asarray(targets, dtype=outputs.data.dtype).reshape(outputs.shape)
             if smoothing:
@@ -52,30 +155,81 @@ def loss_for_task(task: str, label_smoothing: float = 0.0) -> Callable[[Any, np.
             return losses.binary_cross_entropy_with_logits(outputs, targets)
 
         return binary_loss
-    if smoothing:
-        raise ValueError("label_smoothing applies to classification, not to a regression task")
 
-    def regression_loss(outputs: Any, targets: np.ndarray) -> Any:
-        targets = np.asarray(targets, dtype=outputs.data.dtype).reshape(outputs.shape)
-        return losses.mse_loss(outputs, targets)
+    def metrics(self) -> list[Metric]:
+        return [MeanLoss(), Accuracy()]
 
-    return regression_loss
+    def output_units(self, num_classes: int | None, num_targets: int = 1) -> int:
+        return 1
 
+    def decode(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
+        from ..ops.activations import sigmoid_array
 
-def decode_outputs(task: str, outputs: np.ndarray) -> dict[str, np.ndarray]:
-    """Raw model outputs -> predictions: for classification the predicted class index
-    (``"class"``) and class probabilities (``"probabilities"``, (N, C); binary: (N, 2) for
-    classes 0 and 1), for regression the predicted values (``"value"``, (N,) or (N, K))."""
-    task = _check_task(task)
-    outputs = np.asarray(outputs, dtype=np.float64)
-    if task == "multiclass":
-        shifted = outputs - outputs.max(axis=-1, keepdims=True)
-        p = np.exp(shifted)
-        p /= p.sum(axis=-1, keepdims=True)
-        return {"class": outputs.argmax(axis=-1), "probabilities": p}
-    if task == "binary":
-        z = outputs.reshape(len(outputs))
-        p1 = np.where(z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z))))
+        z = np.asarray(outputs, dtype=np.float64).reshape(len(outputs))
+        p1 = sigmoid_array(z)
         return {"class": (z > 0).astype(np.int64), "probabilities": np.stack([1.0 - p1, p1], axis=1)}
-    values = outputs[:, 0] if outputs.ndim == 2 and outputs.shape[1] == 1 else outputs
-    return {"value": values}
+
+
+class Normal(Task):
+    """Regression: K outputs are the means of a Normal with a fixed sigma.
+
+    Its NLL is, up to constants, the squared error: loss :func:`descend.losses.mse_loss`.
+    """
+
+    name = "regression"
+    distribution = "Normal"
+    metric_names = ("loss", "mse")
+    default_monitor = "dev:loss"
+    supports_label_smoothing = False
+
+    def loss(self, label_smoothing: float = 0.0) -> LossFunction:
+        from .. import losses
+
+        self._smoothing(label_smoothing)
+
+        def regression_loss(outputs: Any, targets: np.ndarray) -> Any:
+            targets = np.asarray(targets, dtype=outputs.data.dtype).reshape(outputs.shape)
+            return losses.mse_loss(outputs, targets)
+
+        return regression_loss
+
+    def metrics(self) -> list[Metric]:
+        return [MeanLoss(), MeanSquaredError()]
+
+    def output_units(self, num_classes: int | None, num_targets: int = 1) -> int:
+        if int(num_targets) < 1:
+            raise ValueError(f"a regression task needs at least one target, got {num_targets}")
+        return int(num_targets)
+
+    def decode(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
+        values = np.asarray(outputs)
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        return {"value": values}
+
+
+TASKS: Mapping[str, type[Task]] = {"multiclass": Categorical, "binary": Bernoulli, "regression": Normal}
+ALIASES: Mapping[str, str] = {"classification": "multiclass"}
+
+
+def get_task(task: str | Task | type[Task]) -> Task:
+    """The task object for a name (``"multiclass"``, ``"binary"``, ``"regression"``, or the
+    alias ``"classification"``), a Task class, or a Task (returned as it is)."""
+    if isinstance(task, Task):
+        return task
+    if isinstance(task, type) and issubclass(task, Task):
+        return task()
+    name = ALIASES.get(task, task) if isinstance(task, str) else task
+    if name not in TASKS:
+        raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    return TASKS[name]()
+
+
+def loss_for_task(task: str | Task, label_smoothing: float = 0.0) -> LossFunction:
+    """``get_task(task).loss(label_smoothing)`` (the name of earlier versions)."""
+    return get_task(task).loss(label_smoothing)
+
+
+def decode_outputs(task: str | Task, outputs: np.ndarray) -> dict[str, np.ndarray]:
+    """``get_task(task).decode(outputs)`` (the name of earlier versions)."""
+    return get_task(task).decode(outputs)

@@ -1,33 +1,43 @@
-"""``Trainer``: minibatch training with evaluation, logging, callbacks and exact resumption.
+"""``Trainer``: the training loop; everything else is a callback or the strategy.
 
->>> trainer = Trainer(model, optimizer, task="multiclass", logdir="logs/run")   # doctest: +SKIP
->>> trainer.fit(train, dev, epochs=10, batch_size=50)                           # doctest: +SKIP
->>> trainer.evaluate(test)                                                      # doctest: +SKIP
+>>> trainer = Trainer(model, optimizer, task="multiclass", callbacks=[ConsoleLog()])  # doctest: +SKIP
+>>> trainer.fit(train, dev, epochs=10, batch_size=50)                               # doctest: +SKIP
+>>> trainer.evaluate(test)                                                          # doctest: +SKIP
 
 One epoch is the lecture's scheme: a fresh random permutation of the training set (drawn from
-the trainer's ``rng``) split into minibatches; for each, ``train_step`` computes the outputs and
-the loss (``compute_loss``), backpropagates and lets the optimizer update the weights. After the
-epoch the dev set is evaluated and one line is printed::
+the trainer's ``rng``) split into minibatches; for each, :meth:`Trainer.train_step` computes
+the outputs and the loss (:meth:`Trainer.compute_loss`), lets the callbacks check the loss
+(``on_before_update``: the non-finite guard), backpropagates, lets the strategy combine the
+gradients of the processes, and lets the optimizer update the weights. After the last batch
+the dev set is evaluated and the epoch's logs go to the callbacks (the console line, the log
+files, early stopping, the checkpoint, ...). The end of an epoch is atomic with respect to
+Ctrl-C and SIGTERM: an interrupt then takes effect once the callbacks, and so the checkpoint,
+are done.
 
-    Epoch 1/10 1.4s loss=0.8300 accuracy=0.7960 dev:loss=0.3780 dev:accuracy=0.9060
+What the loop does not do itself:
+
+* printing, files, plots, checkpoints, early stopping, learning-rate changes, the non-finite
+  guard: callbacks (:mod:`descend.train.callbacks`), which never import this module;
+* sharding batches and evaluation data, combining gradients and metrics over processes,
+  deciding who writes files: the strategy (:mod:`descend.train.strategy`,
+  :class:`descend.distributed.DataParallelStrategy`);
+* the loss, the metrics and the decoding of outputs: the task (:mod:`descend.train.tasks`);
+* resumable progress: :class:`~descend.train.loop_state.LoopState`, ``trainer.state``.
 
 Determinism and resumption: all randomness comes from explicit generators (the shuffling
-``rng``, the generators of the model's layers such as dropout, and descend's default generator),
-and a checkpoint stores all of their states together with the weights, the optimizer state
-(including the schedule's step), the epoch, the position within the epoch and the running
-metrics. Resuming from a checkpoint written in the middle of an epoch re-draws that epoch's
-permutation from the generator state saved at the start of the epoch and skips the batches
-already done, so a resumed run ends with weights bit-identical to an uninterrupted one.
+``rng``, the generators of the model's layers such as dropout, and descend's default
+generator), and a checkpoint stores all their states with the weights, the optimizer state
+(including the schedule's step) and the loop state, so a run resumed from a checkpoint, even
+one written in the middle of an epoch, ends bit-identical to an uninterrupted one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import os
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -36,15 +46,21 @@ import numpy as np
 from ..autograd import no_grad
 from ..tensor import Tensor
 from . import checkpoint as ckpt
-from .callbacks import Callback, ReduceLROnPlateau
-from .errors import CheckpointError, NonFiniteLossError, TrainingError
-from .loggers import RunLogger
+from .callbacks.base import Callback
+from .errors import CheckpointError, NonFiniteLossError, RunWriteError
+from .interrupts import deferred_interrupts
+from .loop_state import LoopState
 from .metrics import Metric, MetricList, make_metrics, metrics_for_task
-from .tasks import loss_for_task
+from .strategy import SingleProcess, Strategy
+from .tasks import Task, get_task
 
-__all__ = ["Trainer", "as_dataset"]
+__all__ = ["Trainer", "CheckpointRecord", "as_dataset", "CHECKPOINT_KIND"]
 
 CHECKPOINT_KIND = "descend.train.Trainer"
+HOOKS = (
+    "on_train_begin", "on_epoch_begin", "on_before_update", "on_batch_end", "on_epoch_end", "on_train_end",
+    "on_evaluate_end", "on_note",
+)
 
 
 def as_dataset(data: Any, what: str = "data") -> Any:
@@ -68,234 +84,257 @@ def _positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
-def _module_generators(model: Any) -> dict[str, np.random.Generator]:
-    """Every numpy Generator held by a module of ``model`` (e.g. Dropout's ``rng``)."""
-    found: dict[str, np.random.Generator] = {}
-    named = model.named_modules() if hasattr(model, "named_modules") else [("", model)]
-    for name, module in named:
-        for attr, value in vars(module).items():
-            if isinstance(value, np.random.Generator):
-                found[f"{name}.{attr}" if name else attr] = value
-    return found
+def _overrides(callback: Any, hook: str) -> bool:
+    """Whether ``callback`` does something on ``hook`` (the base class's hooks do nothing)."""
+    method = getattr(type(callback), hook, None)
+    return method is not None and method is not getattr(Callback, hook)
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    """A checkpoint the trainer wrote (or restored): where, and the position it holds."""
+
+    path: Path
+    epochs_done: int
+    step: int
+
+    def position(self) -> str:
+        return f"epoch {self.epochs_done + 1}, step {self.step}" if self.step else f"end of epoch {self.epochs_done}"
 
 
 class Trainer:
-    """Trains ``model`` with ``optimizer``: fit / evaluate / predict.
+    """Trains ``model`` with ``optimizer``: :meth:`fit`, :meth:`evaluate`, :meth:`predict`.
 
     Args:
         model: a :class:`descend.nn.Module` mapping an input batch to outputs.
-        optimizer: a :mod:`descend.optim` optimizer over the model's parameters.
-        task: ``"multiclass"``, ``"binary"`` or ``"regression"``: chooses the loss (the NLL of
-            the output distribution) and the default metrics (see :mod:`descend.train.tasks`).
+        optimizer: a :mod:`descend.optim` optimizer over the model's parameters; only
+            :meth:`fit` needs one.
+        task: a :class:`~descend.train.tasks.Task` or its name (``"multiclass"``,
+            ``"binary"``, ``"regression"``): the loss (the NLL of the output distribution)
+            and the default metrics.
         loss: a callable ``loss(outputs, targets) -> scalar Tensor`` instead of the task's.
         metrics: metric names (``"loss"``, ``"accuracy"``, ``"mse"``) or :class:`Metric`
-            objects; default from the task (the first should be the loss).
-        callbacks: :class:`~descend.train.callbacks.Callback` objects used by every ``fit``.
+            objects; default the task's (the first should be the loss).
+        callbacks: :class:`~descend.train.callbacks.Callback` objects used by every ``fit``
+            and ``evaluate`` (they run in the order of their ``order`` attribute).
+        strategy: how many processes train and how (default :class:`SingleProcess`; see
+            :class:`descend.distributed.DataParallelStrategy`).
         rng: the Generator that shuffles the training set (or an int seed); default
             ``descend.random.default_rng()``.
-        logdir: the run directory (logs.txt, metrics.csv, TensorBoard, plots, checkpoints).
-        logger: a :class:`RunLogger` to use instead of creating one (for ``logdir``).
-        checkpoint: where the rolling checkpoint is written (at every epoch end and every
-            ``checkpoint_every`` updates); default ``<logdir>/checkpoint.safetensors`` with a
-            logdir, none without; False disables it.
-        checkpoint_every: also checkpoint every this many updates (mid-epoch).
-        config: JSON-able description stored in every checkpoint (model architecture, data
-            preprocessing, options), for rebuilding the model later.
         label_smoothing: for the task's classification loss.
-        guard_non_finite: stop with :class:`NonFiniteLossError` when a loss is NaN/inf (before
-            the update it would make); the last checkpoint on disk is kept.
-        progress: tqdm progress bar on stderr: True, False, or None (only when stderr is a
-            terminal).
         eval_batch_size: batch size of evaluate/predict.
-        show_lr: print ``lr=`` in epoch lines; default when the lr can change (a schedule, or
-            a ReduceLROnPlateau callback).
-        communicator: a :class:`descend.distributed.Communicator` for data-parallel training
-            on several processes (``descend.distributed.init_distributed()`` under
-            ``mpiexec``): each rank trains on its shard of every global batch, the gradients
-            are averaged with one Allreduce per step, the dev metrics are computed on shards
-            and summed; rank 0 alone prints, logs and writes checkpoints. See
-            docs/distributed.md. Default: a single process.
+
+    Attributes:
+        state: the :class:`LoopState` (epochs done, step, history, ...).
+        stop_training: set by a callback to end training after the current epoch.
+        error: the exception that ended the last ``fit`` (None if it finished).
+        last_checkpoint: the last resumable checkpoint written or restored (a
+            :class:`CheckpointRecord`), or None.
     """
 
     def __init__(
         self,
         model: Any,
-        optimizer: Any,
+        optimizer: Any = None,
         *,
-        task: str | None = None,
+        task: Task | str | None = None,
         loss: Any = None,
         metrics: Sequence[str | Metric] | None = None,
-        callbacks: Iterable[Callback] = (),
+        callbacks: Iterable[Any] = (),
+        strategy: Strategy | None = None,
         rng: np.random.Generator | int | None = None,
-        logdir: str | os.PathLike[str] | None = None,
-        logger: RunLogger | None = None,
-        checkpoint: str | os.PathLike[str] | bool | None = None,
-        checkpoint_every: int | None = None,
-        config: Mapping[str, Any] | None = None,
         label_smoothing: float = 0.0,
-        guard_non_finite: bool = True,
-        progress: bool | None = None,
         eval_batch_size: int = 1000,
-        show_lr: bool | None = None,
-        communicator: Any = None,
     ) -> None:
-        from ..distributed import Communicator, DataParallel
         from ..random import as_rng
-
-        self.comm = communicator if communicator is not None else Communicator()
-        self._dp = DataParallel(self.comm, optimizer, model) if self.comm.size > 1 else None
-        if not self.comm.is_root:  # rank 0 alone prints, logs and writes checkpoints
-            logger = RunLogger(None, stdout=None, stderr=None, tensorboard=False, plots=False)
-            checkpoint = False
-            progress = False
 
         self.model = model
         self.optimizer = optimizer
-        self.task = task
-        if loss is None:
-            if task is None:
-                raise ValueError("Trainer needs task= ('multiclass', 'binary', 'regression') or loss=")
-            loss = loss_for_task(task, label_smoothing)
-        elif label_smoothing:
-            raise ValueError("label_smoothing applies to a task's loss; with loss= build it into your loss")
-        self.loss_fn = loss
-        templates = make_metrics(metrics) if metrics is not None else metrics_for_task(task)
+        self.task = get_task(task) if task is not None else None
+        self.loss_fn = self._make_loss(loss, label_smoothing)
+        templates = make_metrics(metrics) if metrics is not None else metrics_for_task(self.task)
         self._metric_templates = templates
-        self.train_metrics = MetricList(copy.deepcopy(templates))
-        self.eval_metrics = MetricList(copy.deepcopy(templates))
-        self.callbacks: list[Callback] = list(callbacks)
+        self.strategy = strategy if strategy is not None else SingleProcess()
+        self.callbacks: list[Any] = self.strategy.filter_callbacks(callbacks)
         self.rng = as_rng(rng)
-        if logger is None:
-            logger = RunLogger(logdir)
-        self.logger = logger
-        if checkpoint is None or checkpoint is True:
-            checkpoint = (logger.logdir / "checkpoint.safetensors") if logger.logdir is not None else None
-        self.checkpoint_path: Path | None = Path(checkpoint) if checkpoint not in (None, False) else None
-        if checkpoint_every is not None:
-            checkpoint_every = _positive_int("checkpoint_every", checkpoint_every)
-            if self.checkpoint_path is None and self.comm.is_root:
-                raise ValueError("checkpoint_every needs a checkpoint path (or a logdir)")
-        self.checkpoint_every = checkpoint_every
-        self.config: dict[str, Any] = dict(config) if config is not None else {}
-        self.guard_non_finite = guard_non_finite
-        self.progress = progress
         self.eval_batch_size = _positive_int("eval_batch_size", eval_batch_size)
-        self.show_lr = show_lr
-
-        self.history: list[dict[str, Any]] = []
-        self.epochs_done = 0  # completed epochs
-        self.global_step = 0  # optimizer updates done by this trainer
-        self.epoch = 0  # 1-based epoch in progress (or last)
-        self.step = 0  # 1-based step within the epoch in progress
-        self.epochs: int | None = None
-        self.batch_size: int | None = None
+        self.state = LoopState(
+            self.rng, MetricList(copy.deepcopy(templates)), model,
+            metric_state=self.strategy.metric_state, load_metric_state=self.strategy.load_metric_state,
+        )
+        self._eval_metrics = MetricList(copy.deepcopy(templates))
         self.stop_training = False
-        self.abnormal_end = False
-        self.finished = False
-        self.last_checkpoint: tuple[Path, int, int] | None = None  # (path, epochs_done, step)
-        self._active_callbacks: list[Callback] = list(self.callbacks)
-        self._resume: dict[str, Any] | None = None
-        self._epoch_rng_state: dict[str, Any] | None = None
-        self._metric_snapshot: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self.last_checkpoint: CheckpointRecord | None = None
+        self._step_checked = False
+        self._bind(self.callbacks)
 
-    # ------------------------------------------------------------------ properties
+    def _make_loss(self, loss: Any, label_smoothing: float) -> Any:
+        if loss is not None:
+            if label_smoothing:
+                raise ValueError("label_smoothing applies to a task's loss; with loss= build it into your loss")
+            return loss
+        if self.task is None:
+            raise ValueError("Trainer needs task= ('multiclass', 'binary', 'regression') or loss=")
+        return self.task.loss(label_smoothing)
+
+    def _bind(self, callbacks: Iterable[Any]) -> None:
+        ordered = sorted(callbacks, key=lambda cb: getattr(cb, "order", 0))
+        self.state.callbacks = ordered
+        self._hooks = {hook: [cb for cb in ordered if _overrides(cb, hook)] for hook in HOOKS}
+
+    def _dispatch(self, hook: str, *args: Any) -> None:
+        for cb in self._hooks[hook]:
+            getattr(cb, hook)(self, *args)
+
+    # ------------------------------------------------------------------ views of the state
     @property
-    def logdir(self) -> Path | None:
-        return self.logger.logdir
+    def metric_names(self) -> tuple[str, ...]:
+        """The names of the metrics (``("loss", "accuracy")``): epoch logs have these keys and
+        ``dev:<name>``."""
+        return tuple(m.name for m in self._metric_templates)
+
+    @property
+    def active_callbacks(self) -> list[Any]:
+        """The callbacks in use (of the trainer and of the current or last ``fit``), in the
+        order they run."""
+        return list(self.state.callbacks)
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.state.history
+
+    @property
+    def epochs_done(self) -> int:
+        return self.state.epochs_done
+
+    @property
+    def global_step(self) -> int:
+        return self.state.global_step
 
     def note(self, text: str) -> None:
-        """A note for the user: stderr and logs.txt."""
-        self.logger.note(text)
+        """A note for the user: every callback's ``on_note`` (the console prints it on stderr,
+        the log file records it)."""
+        self._dispatch("on_note", text)
+
+    def current_lr(self) -> float:
+        """The learning rate the next update uses (NaN without an optimizer)."""
+        if self.optimizer is None:
+            return math.nan
+        try:
+            return float(self.optimizer.lr)
+        except (AttributeError, TypeError):
+            lr = self.optimizer.param_groups[0]["lr"]
+            return math.nan if callable(lr) else float(lr)
+
+    def describe_last_checkpoint(self) -> str:
+        """``the last good checkpoint, PATH (end of epoch 2), is kept`` (or that none was
+        written yet): for messages of errors that end a run."""
+        last = self.last_checkpoint
+        if last is None:
+            return "no checkpoint had been written yet"
+        return f"the last good checkpoint, {last.path} ({last.position()}), is kept"
 
     # ------------------------------------------------------------------ overridable steps
+    def forward(self, x: np.ndarray) -> Tensor:
+        """The model's outputs for an input batch (an ndarray, not copied)."""
+        return self.model(Tensor.from_array(x))
+
     def compute_loss(self, outputs: Tensor, targets: np.ndarray) -> Tensor:
         """The mean loss of a batch (a scalar Tensor). Override for a custom objective."""
         return self.loss_fn(outputs, targets)
 
-    def forward(self, x: np.ndarray) -> Tensor:
-        """The model's outputs for an input batch (an ndarray, not copied)."""
-        return self.model(Tensor._make(x, False, None))
+    def check_loss(self, value: float, x: Any = None, y: Any = None) -> None:
+        """Give the batch's loss to the callbacks' ``on_before_update`` (the non-finite
+        guard), before the update. An overridden :meth:`train_step` calls it between the
+        loss and ``backward()``; otherwise the loop calls it after the step."""
+        self._step_checked = True
+        self._dispatch("on_before_update", value, x, y)
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         """One update on the batch ``(x, y)``.
 
         Returns a dict with at least ``"loss"`` (the batch's mean loss, a float) and
-        ``"outputs"`` (the outputs as an ndarray, for the metrics). An override should call
-        :meth:`check_loss` before updating the weights (the trainer checks afterwards too).
+        ``"outputs"`` (the outputs as an ndarray, for the metrics).
         """
-        dp = self._dp
-        if dp is not None:  # data parallel: this rank's shard of the global batch
-            n = len(x)
-            lo, hi = dp.shard(n)
-            x, y = x[lo:hi], y[lo:hi]
-            if hi == lo:  # a last batch smaller than the number of ranks
-                self.optimizer.zero_grad()
-                dp.allreduce_gradients(0, n)
-                self.optimizer.step()
-                return {"loss": 0.0, "outputs": np.zeros((0,), dtype=np.float32), "targets": y}
         outputs = self.forward(x)
         loss = self.compute_loss(outputs, y)
         value = float(loss.data)
-        self.check_loss(value)
+        self.check_loss(value, x, y)
         # set_to_none: backward then writes each gradient straight into the optimizer's flat
         # buffer (no zero-fill, no addition into it); see Optimizer.zero_grad.
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if dp is not None:
-            dp.allreduce_gradients(hi - lo, n)
+        self.strategy.reduce_gradients(self.optimizer)
         self.optimizer.step()
-        if dp is not None:
-            return {"loss": value, "outputs": outputs.data, "targets": y}
         return {"loss": value, "outputs": outputs.data}
-
-    def check_loss(self, value: float) -> None:
-        """The non-finite-loss guard: raise :class:`NonFiniteLossError` if ``value`` is NaN/inf."""
-        if not self.guard_non_finite or math.isfinite(value):
-            return
-        where = f"epoch {self.epoch}, step {self.step}"
-        if self.last_checkpoint is not None:
-            path, epochs_done, step = self.last_checkpoint
-            position = f"epoch {epochs_done + 1}, step {step}" if step else f"end of epoch {epochs_done}"
-            kept = f"the last good checkpoint, {path} ({position}), is kept"
-        elif self.checkpoint_path is not None:
-            kept = "no checkpoint had been written yet"
-        else:
-            kept = "no checkpoint is written without a logdir"
-        lr = self._current_lr()
-        raise NonFiniteLossError(
-            f"non-finite loss ({value}) at {where} (update {self.global_step + 1}); training stopped "
-            f"before that update; {kept}. The learning rate ({lr:.4g}) is probably too high.",
-            epoch=self.epoch, step=self.step, global_step=self.global_step, value=value,
-            checkpoint=str(self.last_checkpoint[0]) if self.last_checkpoint else None,
-        )
 
     # ------------------------------------------------------------------ fit
     def fit(
         self,
         train: Any,
         dev: Any = None,
-        epochs: int = 1,
-        batch_size: int = 50,
-        callbacks: Iterable[Callback] | None = None,
-        resume: str | os.PathLike[str] | None = None,
+        *,
+        epochs: int,
+        batch_size: int,
+        callbacks: Iterable[Any] | None = None,
+        limit_batches: int | None = None,
     ) -> dict[str, Any]:
-        """Train for ``epochs`` epochs (in total, counting those of a resumed checkpoint).
+        """Train until ``epochs`` epochs are done in total (counting those of a restored
+        checkpoint: after :meth:`restore`, ``fit`` continues where it stopped, and a larger
+        ``epochs`` continues a finished run).
 
         Args:
             train: the training set (a Dataset or an ``(x, y)`` pair).
             dev: the dev set, evaluated after every epoch (its metrics are ``dev:<name>``).
             epochs: the total number of epochs.
             batch_size: examples per update.
-            callbacks: extra callbacks for this call (after those given to the trainer).
-            resume: a checkpoint to continue from (see :meth:`load_checkpoint`).
+            callbacks: extra callbacks for this call (with those given to the trainer).
+            limit_batches: a smoke run: at most this many batches per epoch.
 
         Returns:
             The last epoch's logs (also ``self.history[-1]``).
 
         Raises:
-            NonFiniteLossError: the loss became NaN or infinite (callbacks' ``on_train_end``
-                has run; the last checkpoint on disk is kept).
+            NonFiniteLossError: from the non-finite guard, or a checkpoint refused because the
+                weights or the dev loss are not finite (callbacks' ``on_train_end`` has run;
+                the last good checkpoint on disk is kept).
+            RunWriteError: a file of the run could not be written (e.g. disk full).
         """
+        train, dev = self._check_data(train, dev)
+        epochs = _positive_int("epochs", epochs)
+        batch_size = _positive_int("batch_size", batch_size)
+        if self.optimizer is None:
+            raise ValueError("fit needs an optimizer: Trainer(model, optimizer, ...)")
+        steps = train.num_batches(batch_size)
+        if limit_batches is not None:
+            steps = min(steps, _positive_int("limit_batches", limit_batches))
+        self.strategy.check_batch_size(batch_size)
+        self.strategy.setup(self.model, self.optimizer)
+        self.state.begin_fit(epochs, batch_size, steps, has_dev=dev is not None)
+        self._bind(self.callbacks + self.strategy.filter_callbacks(callbacks or ()))
+        self.state.restore_callbacks(self.state.callbacks, consume=True)
+        self.stop_training = False
+        self.error = None
+        logs: dict[str, Any] = dict(self.history[-1]) if self.history else {}
+        try:
+            self._dispatch("on_train_begin")
+            if self.state.epochs_done >= epochs:
+                self.note(f"Nothing to train: {self.state.epochs_done} of {epochs} epochs are already done.")
+            while self.state.epochs_done < epochs and not self.stop_training:
+                logs = self._fit_epoch(train, dev, batch_size)
+            self.state.finished = True
+        except OSError as error:
+            self.error = self._write_error(error)
+            raise self.error from None
+        except BaseException as error:
+            self.error = error
+            raise
+        finally:
+            self._end_training(logs)
+        return logs
+
+    def _check_data(self, train: Any, dev: Any) -> tuple[Any, Any]:
         train = as_dataset(train, "train")
         if train.y is None:
             raise ValueError("fit: the training data has no targets")
@@ -305,234 +344,123 @@ class Trainer:
             dev = as_dataset(dev, "dev")
             if dev.y is None:
                 raise ValueError("fit: the dev data has no targets")
-        epochs = _positive_int("epochs", epochs)
-        batch_size = _positive_int("batch_size", batch_size)
-        if self._dp is not None:
-            from ..distributed import check_global_batch_size
+        return train, dev
 
-            check_global_batch_size(batch_size, self.comm.size)
-        if resume is not None:
-            self.load_checkpoint(resume)
-        if self._dp is not None:  # every rank starts from rank 0's weights
-            self._dp.broadcast_parameters()
-        position = self._resume
-        self._resume = None
-        if position is not None and position["step"] and position["batch_size"] != batch_size:
-            raise TrainingError(
-                f"the checkpoint was written mid-epoch with batch_size {position['batch_size']}; resume it "
-                f"with the same batch size (got {batch_size})"
-            )
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.stop_training = False
-        self.abnormal_end = False
-        self.finished = False
-        active = list(self.callbacks) + list(callbacks or ())
-        self._active_callbacks = active
-        if position is not None:
-            for key, cb in self._callback_keys(active):
-                if key in position["callbacks"]:
-                    cb.load_state_dict(position["callbacks"][key])
-        num_batches = train.num_batches(batch_size)
-        show_lr = self.show_lr
-        if show_lr is None:
-            show_lr = any(callable(g["lr"]) for g in self.optimizer.param_groups) or any(
-                isinstance(cb, ReduceLROnPlateau) for cb in active
-            )
-        logs: dict[str, Any] = dict(self.history[-1]) if self.history else {}
-        if self.epochs_done >= epochs:
-            self.note(f"Nothing to train: {self.epochs_done} of {epochs} epochs are already done.")
-        for cb in active:
-            cb.on_train_begin(self)
-        # Overflow on the way to a non-finite loss is reported by the guard, once and clearly.
-        quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore") if self.guard_non_finite else contextlib.nullcontext()
-        try:
-            with quiet:
-                for index in range(self.epochs_done, epochs):
-                    logs = self._fit_epoch(index + 1, train, dev, batch_size, num_batches, position, show_lr)
-                    position = None
-                    if self.stop_training:
-                        break
-            self.finished = True
-        except BaseException as error:
-            self.abnormal_end = True
-            if isinstance(error, NonFiniteLossError):
-                self.logger.record(f"Error: {error}")
-            elif isinstance(error, KeyboardInterrupt):
-                self.logger.record(f"Interrupted in epoch {self.epoch}, step {self.step}.")
-            raise
-        finally:
-            self._end_training(logs)
-        return logs
-
-    def _fit_epoch(
-        self, epoch: int, train: Any, dev: Any, batch_size: int, num_batches: int,
-        position: dict[str, Any] | None, show_lr: bool,
-    ) -> dict[str, Any]:
-        self.epoch = epoch
-        skip = 0
-        if position is not None and position["step"]:
-            skip = position["step"]
-            self.rng.bit_generator.state = position["epoch_rng"]
-            self.train_metrics.reset()
-            if self.comm.is_root:  # the stored sums are of all ranks: counted once, on rank 0
-                self.train_metrics.load_state_dict(position["metrics"])
-        else:
-            self.train_metrics.reset()
-        self._epoch_rng_state = copy.deepcopy(self.rng.bit_generator.state)
-        callbacks = self._active_callbacks
-        for cb in callbacks:
-            cb.on_epoch_begin(self, epoch)
+    def _fit_epoch(self, train: Any, dev: Any, batch_size: int) -> dict[str, Any]:
+        epoch = self.state.epochs_done + 1
+        skip = self.state.begin_epoch(epoch)
+        self._dispatch("on_epoch_begin", epoch)
         self.model.train()
         start = time.perf_counter()
+        self._train_batches(train, batch_size, skip)
+        # From here to the checkpoint, an interrupt waits: the epoch ends entirely or not at all.
+        with deferred_interrupts("finishing the epoch and its checkpoint first"):
+            return self._end_epoch(epoch, dev, start)
+
+    def _train_batches(self, train: Any, batch_size: int, skip: int) -> None:
+        state = self.state
+        limit = state.steps_per_epoch or 0
+        metrics = state.metrics
+        hooks = self._hooks["on_batch_end"]
         batches = train.batches(batch_size, shuffle=True, rng=self.rng, reuse_buffers=True)
-        bar = self._progress_bar(epoch, num_batches, skip)
-        metrics = self.train_metrics
-        every = self.checkpoint_every
-        try:
-            for step, (x, y) in enumerate(batches, 1):
-                if step <= skip:
-                    continue
-                self.step = step
-                out = self.train_step(x, y)
-                loss = float(out["loss"])
-                self.check_loss(loss)
-                self.global_step += 1
-                metrics.update(out["outputs"], out.get("targets", y), loss)
-                for cb in callbacks:
-                    cb.on_batch_end(self, step, out)
-                if bar is not None:
-                    bar.update(1)
-                    if step % 50 == 0:
-                        bar.set_postfix_str(f"loss={metrics.metrics[0].compute():.4f}", refresh=False)
-                if every is not None and self.global_step % every == 0 and step < num_batches:
-                    self._save_rolling(step=step)
-        finally:
-            if bar is not None:
-                bar.close()
-        logs: dict[str, Any] = {"epoch": epoch, "time": 0.0, "lr": self._current_lr()}
-        if self._dp is not None:  # the epoch's metrics over all ranks' shards
-            metrics.load_state_dict(self._global_metric_state(metrics))
-            self._dp.check_in_sync()
+        for step, (x, y) in enumerate(batches, 1):
+            if step <= skip:
+                continue
+            if step > limit:
+                break
+            state.step = step
+            lr = self.current_lr()
+            self._step_checked = False
+            out = self.strategy.run_step(self.train_step, x, y, self.optimizer)
+            loss = float(out["loss"])
+            if not self._step_checked and len(out["outputs"]):
+                self.check_loss(loss, x, y)
+            state.global_step += 1
+            metrics.update(out["outputs"], out.get("targets", y), loss)
+            out["lr"] = lr
+            for cb in hooks:
+                cb.on_batch_end(self, step, out)
+
+    def _end_epoch(self, epoch: int, dev: Any, start: float) -> dict[str, Any]:
+        metrics = self.state.metrics
+        self.strategy.reduce_metrics(metrics)
+        self.strategy.check_in_sync(self.optimizer)
+        logs: dict[str, Any] = {"epoch": epoch, "time": 0.0, "lr": self.current_lr()}
         logs.update(metrics.compute())
         if dev is not None:
-            logs.update(self.evaluate(dev, name="dev", log=False))
-        seconds = time.perf_counter() - start
-        logs["time"] = seconds
-        self.history.append(logs)
-        self.epochs_done = epoch
-        self.step = 0
-        shown = [k for k in logs if k not in ("epoch", "time") and (k != "lr" or show_lr)]
-        self.logger.log_epoch(epoch, self.epochs or epoch, seconds, logs, show=shown)
-        self.logger.write_history(self.history)
-        for cb in callbacks:
-            cb.on_epoch_end(self, epoch, logs)
-        self._save_rolling(step=0)
+            logs.update(self._evaluate(dev, "dev", None))
+        logs["time"] = time.perf_counter() - start
+        self.state.end_epoch(logs)
+        self._dispatch("on_epoch_end", epoch, logs)
         return logs
 
     def _end_training(self, logs: Mapping[str, Any]) -> None:
         errors = []
-        for cb in self._active_callbacks:
+        for cb in self._hooks["on_train_end"]:
             try:
                 cb.on_train_end(self, logs)
             except Exception as error:  # report, but let the other callbacks run
                 errors.append(error)
-        if self.finished and self.checkpoint_path is not None and self.history:
-            self.save_checkpoint(self.checkpoint_path, finished=True)
-        try:
-            self.logger.write_history(self.history)
-            self.logger.write_plots(self.history)
-        except Exception as error:  # plots must never hide the real outcome
-            self.logger.note(f"Note: could not write the plots: {error}")
-        if errors and not self.abnormal_end:
-            raise errors[0]
+        if errors and self.error is None:
+            error = errors[0]
+            self.error = self._write_error(error) if isinstance(error, OSError) else error
+            raise self.error
 
-    def _progress_bar(self, epoch: int, total: int, initial: int) -> Any:
-        show = self.progress
-        if show is None:
-            try:
-                show = sys.stderr.isatty()
-            except (AttributeError, ValueError):
-                show = False
-        if not show:
-            return None
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            return None
-        return tqdm(
-            total=total, initial=initial, desc=f"Epoch {epoch}/{self.epochs}", file=sys.stderr,
-            leave=False, unit="batch", dynamic_ncols=True, mininterval=0.2,
+    def _write_error(self, error: OSError) -> BaseException:
+        """A file of the run could not be written: a :class:`RunWriteError` that names it and
+        the last good checkpoint (other OS errors are returned as they are)."""
+        from ..fileio import WriteError
+
+        if not isinstance(error, WriteError):
+            return error
+        last = self.last_checkpoint
+        return RunWriteError(
+            f"{error}. The run stopped; {self.describe_last_checkpoint()}.",
+            path=str(error.filename), errno=error.errno, checkpoint=None if last is None else str(last.path),
         )
 
-    def _current_lr(self) -> float:
-        try:
-            return float(self.optimizer.lr)
-        except (AttributeError, TypeError):
-            lr = self.optimizer.param_groups[0]["lr"]
-            return float(lr(getattr(self.optimizer, "step_count", 0)) if callable(lr) else lr)
-
-    def _global_metric_state(self, metrics: MetricList) -> dict[str, Any]:
-        """The metrics' running sums added up over all ranks (one Allreduce)."""
-        values = []
-        for metric in metrics.metrics:
-            values += [metric.total, metric.count]
-        summed = self._dp.allreduce_sums(values)
-        return {
-            metric.name: {"total": summed[2 * i], "count": int(round(summed[2 * i + 1]))}
-            for i, metric in enumerate(metrics.metrics)
-        }
-
     # ------------------------------------------------------------------ evaluate / predict
-    def _batches(self, data: Any, batch_size: int | None) -> Iterable[tuple[np.ndarray, Any]]:
-        return data.batches(batch_size or self.eval_batch_size, shuffle=False)
-
-    def evaluate(self, data: Any, name: str = "test", batch_size: int | None = None, log: bool = True) -> dict[str, float]:
-        """The metrics on ``data`` (eval mode, no gradients), keyed ``<name>:<metric>``.
-
-        With ``log`` the ``Evaluation 0.3s test:loss=... test:accuracy=...`` line is printed
-        and written to logs.txt and TensorBoard.
-        """
+    def _evaluate(self, data: Any, name: str, batch_size: int | None) -> dict[str, float]:
         data = as_dataset(data, name)
         if data.y is None:
             raise ValueError(f"evaluate: the {name} data has no targets; use predict")
         if len(data) == 0:
             raise ValueError(f"evaluate: the {name} data is empty")
-        start = time.perf_counter()
-        metrics = self.eval_metrics
+        data = self.strategy.shard_dataset(data)
+        metrics = self._eval_metrics
         metrics.reset()
-        if self._dp is not None:  # each rank evaluates its shard; the sums are added up below
-            from ..distributed import shard_bounds
-
-            lo, hi = shard_bounds(len(data), self.comm.rank, self.comm.size)
-            data = data[lo:hi]
         was_training = getattr(self.model, "training", True)
         self.model.eval()
         try:
             with no_grad():
-                for x, y in (self._batches(data, batch_size) if len(data) else ()):
+                for x, y in (data.batches(batch_size or self.eval_batch_size, shuffle=False) if len(data) else ()):
                     outputs = self.forward(x)
                     loss = self.compute_loss(outputs, y)
                     metrics.update(outputs.data, y, float(loss.data))
         finally:
             self.model.train(was_training)
-        if self._dp is not None:
-            metrics.load_state_dict(self._global_metric_state(metrics))
-        logs = {f"{name}:{key}": value for key, value in metrics.compute().items()}
-        if log:
-            self.logger.log_evaluation(time.perf_counter() - start, logs, step=self.epochs_done)
+        self.strategy.reduce_metrics(metrics)
+        return {f"{name}:{key}": value for key, value in metrics.compute().items()}
+
+    def evaluate(self, data: Any, name: str = "test", batch_size: int | None = None) -> dict[str, float]:
+        """The metrics on ``data`` (eval mode, no gradients), keyed ``<name>:<metric>``; the
+        callbacks' ``on_evaluate_end`` gets them (the console prints ``Evaluation 0.3s
+        test:loss=... test:accuracy=...``)."""
+        start = time.perf_counter()
+        logs = self._evaluate(data, name, batch_size)
+        self._dispatch("on_evaluate_end", name, logs, time.perf_counter() - start)
         return logs
 
     def predict(self, data: Any, batch_size: int | None = None) -> np.ndarray:
         """The model's raw outputs for every example of ``data`` (logits for classification;
-        see :func:`descend.train.tasks.decode_outputs` for classes and probabilities)."""
+        ``trainer.task.decode(outputs)`` gives classes and probabilities)."""
         data = as_dataset(data, "data")
         was_training = getattr(self.model, "training", True)
         self.model.eval()
         chunks = []
         try:
             with no_grad():
-                for x, _ in self._batches(data, batch_size):
+                for x, _ in data.batches(batch_size or self.eval_batch_size, shuffle=False):
                     chunks.append(np.array(self.forward(x).data))
         finally:
             self.model.train(was_training)
@@ -540,130 +468,126 @@ class Trainer:
             return np.zeros((0,), dtype=np.float32)
         return np.concatenate(chunks, axis=0)
 
-    # ------------------------------------------------------------------ checkpoints
-    def _callback_keys(self, callbacks: Sequence[Callback]) -> list[tuple[str, Callback]]:
-        counts: dict[str, int] = {}
-        keys = []
-        for cb in callbacks:
-            name = type(cb).__name__
-            counts[name] = counts.get(name, 0) + 1
-            keys.append((f"{name}.{counts[name]}", cb))
-        return keys
-
-    def _rng_state(self) -> dict[str, Any]:
-        from .. import random as ds_random
-
-        return {
-            "shuffle": copy.deepcopy(self.rng.bit_generator.state),
-            "epoch_start": copy.deepcopy(self._epoch_rng_state),
-            "default": copy.deepcopy(ds_random.default_rng().bit_generator.state),
-            "modules": {k: copy.deepcopy(g.bit_generator.state) for k, g in _module_generators(self.model).items()},
-        }
-
-    def state(self, step: int = 0, finished: bool = False) -> dict[str, Any]:
-        """Everything a checkpoint holds (see :meth:`save_checkpoint`)."""
+    # ------------------------------------------------------------------ state and checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a checkpoint holds: the model's weights, the optimizer's state and the
+        loop state (whose keys are at the top level, as in earlier versions' files)."""
         from .. import __version__
 
-        mid_epoch = step > 0
         return {
             "kind": CHECKPOINT_KIND,
             "descend_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "epochs_done": self.epochs_done,
-            "step_in_epoch": step,
-            "global_step": self.global_step,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "finished": finished,
-            "task": self.task,
-            "lr": self._current_lr(),
+            **self.state.state_dict(),
+            "task": None if self.task is None else self.task.name,
+            "lr": self.current_lr(),
             "model": dict(self.model.state_dict()),
-            "optimizer": self.optimizer.state_dict(),
-            "rng": self._rng_state(),
-            "train_metrics": (self._metric_snapshot or self.train_metrics.state_dict()) if mid_epoch else None,
-            "callbacks": {key: cb.state_dict() for key, cb in self._callback_keys(self._active_callbacks)},
-            "history": self.history,
-            "config": self.config,
+            "optimizer": None if self.optimizer is None else self.optimizer.state_dict(),
         }
 
-    def save_checkpoint(self, path: str | os.PathLike[str], step: int = 0, finished: bool = False) -> Path:
-        """Write a checkpoint of the current training state to ``path`` (atomically).
+    def load_state_dict(self, state: Mapping[str, Any], source: str = "the checkpoint") -> None:
+        """Restore :meth:`state_dict`'s output (weights, optimizer, loop state).
 
-        It holds the model weights, the optimizer state (with the schedule's step), the
-        epoch and position in it (``step``, 0 at an epoch end), the states of every random
-        generator (shuffling, the model's layers, descend's default), the running metrics,
-        the callbacks' states, the history and ``config``.
+        Raises:
+            CheckpointError: it was written for a different model or optimizer, or is invalid.
         """
-        if not self.comm.is_root:  # rank 0 alone writes files
-            return Path(path)
         try:
-            return ckpt.save_checkpoint(path, self.state(step=step, finished=finished))
-        finally:
-            self._metric_snapshot = None
+            self.model.load_state_dict(state["model"])
+        except (ValueError, TypeError, KeyError) as error:
+            raise CheckpointError(f"{source} does not fit this model: {error}") from None
+        stored = state.get("optimizer")
+        if self.optimizer is not None and stored is not None:
+            current = self.optimizer.state_dict()
+            try:
+                self.optimizer.load_state_dict(ckpt.merge_unserializable(stored, current))
+            except (ValueError, TypeError, KeyError) as error:
+                raise CheckpointError(f"{source} does not fit this optimizer: {error}") from None
+        self.state.load_state_dict(state)
 
-    def _save_rolling(self, step: int) -> None:
-        if self._dp is not None and step > 0:  # all ranks: the running metrics of all shards
-            self._metric_snapshot = self._global_metric_state(self.train_metrics)
-        if self.checkpoint_path is None:
-            self._metric_snapshot = None
-            return
-        self.save_checkpoint(self.checkpoint_path, step=step)
-        self.last_checkpoint = (self.checkpoint_path, self.epochs_done, step)
-
-    def load_checkpoint(self, path: str | os.PathLike[str]) -> dict[str, Any]:
-        """Restore the training state of a checkpoint; the next ``fit`` continues from it.
+    def restore(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Continue from a checkpoint (this version's or an earlier one's): weights, optimizer
+        and loop state; the next :meth:`fit` resumes exactly where it was written. Temporary
+        files left in its directory by killed writers are removed. Returns the checkpoint's
+        state.
 
         Raises:
             CheckpointError: unreadable, not a descend training checkpoint, or written for a
                 different model or optimizer.
         """
+        from ..fileio import remove_stale_temp_files
+
+        path = Path(path)
         state = ckpt.load_checkpoint(path)
         if state.get("kind") != CHECKPOINT_KIND:
             raise CheckpointError(f"{path} is a descend file but not a training checkpoint")
-        try:
-            self.model.load_state_dict(state["model"])
-        except (ValueError, TypeError, KeyError) as error:
-            raise CheckpointError(f"{path} does not fit this model: {error}") from None
-        current = self.optimizer.state_dict()
-        try:
-            self.optimizer.load_state_dict(ckpt.merge_unserializable(state["optimizer"], current))
-        except (ValueError, TypeError, KeyError) as error:
-            raise CheckpointError(f"{path} does not fit this optimizer: {error}") from None
-        rng = state["rng"]
-        try:
-            self.rng.bit_generator.state = rng["shuffle"]
-            if rng.get("default") is not None:
-                from .. import random as ds_random
-
-                ds_random.default_rng().bit_generator.state = rng["default"]
-            generators = _module_generators(self.model)
-            for key, value in rng.get("modules", {}).items():
-                if key in generators:
-                    generators[key].bit_generator.state = value
-        except (ValueError, TypeError, KeyError) as error:
-            raise CheckpointError(f"{path}: cannot restore the random generators: {error}") from None
-        self.history = [dict(row) for row in state["history"]]
-        self.epochs_done = int(state["epochs_done"])
-        self.global_step = int(state["global_step"])
-        self.epoch = self.epochs_done
-        step = int(state["step_in_epoch"])
-        self._resume = {
-            "step": step,
-            "batch_size": state.get("batch_size"),
-            "epoch_rng": rng.get("epoch_start"),
-            "metrics": state.get("train_metrics") or {},
-            "callbacks": state.get("callbacks") or {},
-        }
-        for key, cb in self._callback_keys(self.callbacks):
-            if key in self._resume["callbacks"]:
-                cb.load_state_dict(self._resume["callbacks"][key])
-        self.last_checkpoint = (Path(path), self.epochs_done, step)
-        self.finished = bool(state.get("finished"))
+        self.load_state_dict(state, source=str(path))
+        self.last_checkpoint = CheckpointRecord(path, self.state.epochs_done, self.state.resume_step)
+        removed = self.strategy.on_root(remove_stale_temp_files, path.parent) or []
+        if removed:
+            names = ", ".join(p.name for p in removed)
+            self.note(f"Removed {len(removed)} temporary file(s) left by a killed process in {path.parent}: {names}")
         return state
 
+    load_checkpoint = restore
+
+    def _non_finite_reason(self) -> tuple[str, float] | None:
+        """Why the current state must not be checkpointed (non-finite weights, or a non-finite
+        loss in the epoch just ended), with the offending value; None if it is fine."""
+        named = self.model.named_parameters() if hasattr(self.model, "named_parameters") else enumerate(self.model.parameters())
+        bad = [str(name) for name, p in named if not np.isfinite(p.data).all()]
+        if bad:
+            listed = ", ".join(bad[:4]) + (", ..." if len(bad) > 4 else "")
+            return f"the weights ({listed}) are NaN or infinite", math.nan
+        logs = self.history[-1] if self.history and self.state.step == 0 else {}
+        for key, value in logs.items():
+            if key.endswith("loss") and isinstance(value, float) and not math.isfinite(value):
+                return f"{key} is {value}", value
+        return None
+
+    def save_checkpoint(
+        self, path: str | os.PathLike[str], *, finished: bool = False, metadata: Mapping[str, Any] | None = None,
+        resumable: bool = True,
+    ) -> Path:
+        """Write a checkpoint of the current state to ``path`` (atomically, on the root
+        process); ``metadata`` is stored as ``state["config"]``. A ``resumable`` one becomes
+        :attr:`last_checkpoint`.
+
+        Raises:
+            NonFiniteLossError: the weights, or a loss of the epoch just ended, are NaN or
+                infinite; nothing is written and the previous checkpoint is kept.
+            RunWriteError: the file could not be written (e.g. disk full); the previous
+                checkpoint is intact.
+        """
+        path = Path(path)
+        reason = self._non_finite_reason()
+        state = self.state
+        if reason is not None:
+            text, value = reason
+            where = f"epoch {state.epoch}, step {state.step}" if state.step else f"the end of epoch {state.epochs_done}"
+            raise NonFiniteLossError(
+                f"not writing {path}: at {where} {text}; training stopped; {self.describe_last_checkpoint()}. "
+                f"The learning rate ({self.current_lr():.4g}) is probably too high, or the data holds NaN/inf.",
+                epoch=state.epoch, step=state.step, global_step=state.global_step, value=value,
+                checkpoint=None if self.last_checkpoint is None else str(self.last_checkpoint.path),
+            )
+        document = self.state_dict()
+        document["finished"] = bool(finished or document["finished"])
+        document["config"] = dict(metadata) if metadata is not None else {}
+        with deferred_interrupts("finishing the checkpoint first"):
+            try:
+                self.strategy.on_root(ckpt.save_checkpoint, path, document)
+            except OSError as error:
+                raise self._write_error(error) from None
+        if resumable:
+            self.last_checkpoint = CheckpointRecord(path, state.epochs_done, state.step)
+        return path
+
     def close(self) -> None:
-        """Close the logger (event files, logs.txt)."""
-        self.logger.close()
+        """Close what callbacks hold open (log files, event files)."""
+        for cb in {id(cb): cb for cb in [*self.callbacks, *self.state.callbacks]}.values():
+            closer = getattr(cb, "close", None)
+            if callable(closer):
+                closer()
 
     def __enter__(self) -> Trainer:
         return self

@@ -1,8 +1,7 @@
 """``descend tune`` takes every option of ``descend train``, each fixed or a search space.
 
-The options are not re-declared here: they are read from ``descend train``'s own argument
-definitions (:func:`descend.cli.add_train_arguments`), so a new training option is tunable the
-day it is added. For each of them ``descend tune`` accepts the value as text and decides:
+The options are not re-declared here: they are the fields of the run configuration
+(:mod:`descend.run.config`), so a new training option is tunable the day it is added. For each of them ``descend tune`` accepts the value as text and decides:
 
 * a search space (``loguniform:1e-4:1e-1``, ``choice:SGD,Adam``, see
   :mod:`descend.tune.space`) is checked against the option's type and accepted values now and
@@ -25,6 +24,9 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..run.arguments import add_config_arguments, given_options
+from ..run.config import FieldInfo, field_infos
+from ..run.kinds import ConfigError
 from .errors import TuneError
 from .space import KINDS, SearchSpace, SearchSpaceError, looks_like_space, parse_space
 
@@ -41,7 +43,7 @@ __all__ = [
 #: Options of ``descend train`` that ``descend tune`` manages itself (each trial gets its own
 #: run directory inside the tune directory; ``--resume`` continues the whole study; a trial
 #: runs in one process, never data-parallel).
-EXCLUDED = ("logdir", "resume", "debug", "distributed")
+EXCLUDED = ("logdir", "resume", "overwrite", "distributed")
 
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -59,11 +61,11 @@ class _RaisingParser(argparse.ArgumentParser):
 
 @dataclass
 class TrainOption:
-    """One option of ``descend train`` as ``descend tune`` sees it."""
+    """One option of ``descend train`` (a run-configuration field) as ``descend tune`` sees it."""
 
     dest: str
     flags: list[str]  # every spelling (--batch_size, --batch-size)
-    action: argparse.Action
+    info: FieldInfo
 
     @property
     def flag(self) -> str:
@@ -71,11 +73,19 @@ class TrainOption:
 
     @property
     def is_flag(self) -> bool:
-        return self.action.nargs == 0
+        return self.info.kind.is_flag
 
     @property
     def is_list(self) -> bool:
-        return self.action.nargs in ("*", "+") or isinstance(self.action.nargs, int) and self.action.nargs > 1
+        return self.info.kind.nargs in ("*", "+")
+
+    @property
+    def help(self) -> str:
+        return self.info.help
+
+    @property
+    def metavar(self) -> str | None:
+        return self.info.metavar
 
     def convert(self, text: str) -> Any:
         """``text`` as the option's value (raises ValueError if the option rejects it)."""
@@ -86,21 +96,15 @@ class TrainOption:
             if lowered in _FALSE:
                 return False
             raise ValueError(f"a flag takes true or false, got {text!r}")
-        items = text.split() if self.is_list else [text]
-        if self.is_list and not items and self.action.nargs == "+":
-            raise ValueError("needs at least one value")
-        converted = []
-        for item in items:
-            value: Any = item
-            if self.action.type is not None:
-                try:
-                    value = self.action.type(item)
-                except argparse.ArgumentTypeError as error:
-                    raise ValueError(str(error)) from None
-            if self.action.choices is not None and value not in self.action.choices:
-                raise ValueError(f"choose from {', '.join(map(str, self.action.choices))}")
-            converted.append(value)
-        return converted if self.is_list else converted[0]
+        try:
+            value = self.info.kind.parse(text)
+        except ConfigError as error:
+            raise ValueError(str(error)) from None
+        if self.is_list:
+            if not value and self.info.kind.nargs == "+":
+                raise ValueError("needs at least one value")
+            return list(value)
+        return value
 
     def tokens(self, value: Any) -> list[str]:
         """The command-line tokens giving this option ``value`` (a sampled or fixed value)."""
@@ -132,31 +136,28 @@ def _text(value: Any) -> str:
 
 
 def _train_parser() -> _RaisingParser:
-    from ..cli import add_train_arguments
-
     parser = _RaisingParser(prog="descend train", add_help=False)
-    add_train_arguments(parser)
+    add_config_arguments(parser)
     return parser
 
 
 def train_options() -> dict[str, TrainOption]:
-    """``dest -> TrainOption`` for every option of ``descend train`` that tune passes on."""
-    parser = _train_parser()
+    """``name -> TrainOption`` for every run-configuration option that tune passes on."""
     found: dict[str, TrainOption] = {}
-    for action in parser._actions:  # argparse's list of declared options
-        if not action.option_strings or action.dest in EXCLUDED or action.dest == "help":
+    for name, info in field_infos().items():
+        if name in EXCLUDED:
             continue
-        found[action.dest] = TrainOption(action.dest, list(action.option_strings), action)
+        dashed = "--" + info.flag[2:].replace("_", "-")
+        flags = [info.flag] + ([dashed] if dashed != info.flag else [])
+        found[name] = TrainOption(name, flags, info)
     return found
 
 
 def parse_train_argv(argv: Sequence[str]) -> dict[str, Any]:
     """``descend train``'s options given by ``argv`` (only those given), as its parser makes
     them. Raises :class:`TuneError` with the parser's message."""
-    from ..cli import _given
-
     namespace = _train_parser().parse_args(list(argv))
-    return _given(namespace)
+    return given_options(namespace)
 
 
 @dataclass
@@ -184,41 +185,49 @@ def split_train_options(args: argparse.Namespace, options: dict[str, TrainOption
         raw = getattr(args, dest, None)
         if raw is None:
             continue
-        if option.is_flag:
-            text = "true" if raw is True else str(raw)
-        elif isinstance(raw, list):
-            text = " ".join(str(r) for r in raw)
-        else:
-            text = str(raw)
+        text = _given_text(option, raw)
         result.given[dest] = text
         kind = looks_like_space(text)
         if kind is not None and (kind in KINDS or _numeric(option)):
-            if option.is_list and len(raw if isinstance(raw, list) else [raw]) > 1:
-                raise SearchSpaceError(
-                    f"{option.flag}: give a search space as ONE value (quote it if it contains spaces), "
-                    f"e.g. {option.flag} \"choice:128,256,128 128\""
-                )
-            space = parse_space(
-                option.flag, dest, text, convert=option.convert,
-                integer=_integer_option(option),
-            )
-            result.spaces.append(space)
-            continue
-        try:
-            option.convert(text) if not option.is_flag else None
-        except ValueError as error:
-            raise TuneError(
-                f"{option.flag} {text!r} is neither a valid value ({error}) nor a search space; "
-                f"accepted forms: a value, or {', '.join(k + ':...' for k in KINDS)}"
-            ) from None
-        if option.is_flag:
-            if raw is True or text.lower() in _TRUE:
-                result.fixed += [option.flag]
-            elif text.lower() not in _FALSE:
-                raise TuneError(f"{option.flag} is a flag: give it alone, or choice:true,false to search it")
+            result.spaces.append(_space(option, raw, text))
         else:
-            result.fixed += option.tokens(raw if isinstance(raw, list) else text)
+            result.fixed += _fixed_tokens(option, raw, text)
     return result
+
+
+def _given_text(option: TrainOption, raw: Any) -> str:
+    if option.is_flag:
+        return "true" if raw is True else str(raw)
+    if isinstance(raw, list):
+        return " ".join(str(r) for r in raw)
+    return str(raw)
+
+
+def _space(option: TrainOption, raw: Any, text: str) -> SearchSpace:
+    if option.is_list and len(raw if isinstance(raw, list) else [raw]) > 1:
+        raise SearchSpaceError(
+            f"{option.flag}: give a search space as ONE value (quote it if it contains spaces), "
+            f"e.g. {option.flag} \"choice:128,256,128 128\""
+        )
+    return parse_space(option.flag, option.dest, text, convert=option.convert, integer=_integer_option(option))
+
+
+def _fixed_tokens(option: TrainOption, raw: Any, text: str) -> list[str]:
+    """The tokens of a fixed (not searched) value, checked."""
+    if option.is_flag:
+        if raw is True or text.lower() in _TRUE:
+            return [option.flag]
+        if text.lower() in _FALSE:
+            return []
+        raise TuneError(f"{option.flag} is a flag: give it alone, or choice:true,false to search it")
+    try:
+        option.convert(text)
+    except ValueError as error:
+        raise TuneError(
+            f"{option.flag} {text!r} is neither a valid value ({error}) nor a search space; "
+            f"accepted forms: a value, or {', '.join(k + ':...' for k in KINDS)}"
+        ) from None
+    return option.tokens(raw if isinstance(raw, list) else text)
 
 
 def _numeric(option: TrainOption) -> bool:

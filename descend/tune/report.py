@@ -19,11 +19,12 @@ import csv
 import io
 import json
 import math
-import os
 import shlex
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
+
+from ..fileio import atomic_write
 
 __all__ = ["write_trials_csv", "write_best", "write_plots", "best_trial", "format_value", "trial_rows"]
 
@@ -166,6 +167,4 @@ def _has_variation(trials: Sequence[Any]) -> bool:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, text)

@@ -147,36 +147,63 @@ def parse_space(
         )
     space = SearchSpace(option=option, name=name, kind=kind, spec=spec.strip())
     if kind == "choice":
-        values = [v.strip() for v in rest.split(",")]
-        if not rest.strip() or any(v == "" for v in values):
-            raise SearchSpaceError(
-                f"{option} {spec}: a choice needs one or more non-empty values separated by commas, "
-                f"e.g. choice:64,128,256; accepted forms: {FORMS}"
-            )
-        if len(set(values)) != len(values):
-            duplicates = sorted({v for v in values if values.count(v) > 1})
-            raise SearchSpaceError(f"{option} {spec}: the value {duplicates[0]!r} is listed twice")
-        converted = []
-        for value in values:
-            converted.append(_check_value(option, spec, value, convert, allowed))
-        space.choices = [_categorical(v, c) for v, c in zip(values, converted)]
+        space.choices = _parse_choices(option, spec, rest, convert, allowed)
         return space
+    space.low, space.high, space.step = _parse_range(space, rest, integer, convert, allowed)
+    return space
 
+
+def _parse_choices(option: str, spec: str, rest: str, convert: Callable[[str], Any] | None,
+                   allowed: Sequence[Any] | None) -> list[Any]:
+    values = [v.strip() for v in rest.split(",")]
+    if not rest.strip() or any(v == "" for v in values):
+        raise SearchSpaceError(
+            f"{option} {spec}: a choice needs one or more non-empty values separated by commas, "
+            f"e.g. choice:64,128,256; accepted forms: {FORMS}"
+        )
+    if len(set(values)) != len(values):
+        duplicates = sorted({v for v in values if values.count(v) > 1})
+        raise SearchSpaceError(f"{option} {spec}: the value {duplicates[0]!r} is listed twice")
+    converted = [_check_value(option, spec, value, convert, allowed) for value in values]
+    return [_categorical(v, c) for v, c in zip(values, converted)]
+
+
+_RANGE_FORMS = {"uniform": "uniform:LOW:HIGH[:STEP]", "loguniform": "loguniform:LOW:HIGH",
+                "int": "int:LOW:HIGH[:STEP]", "logint": "logint:LOW:HIGH"}
+
+
+def _range_parts(option: str, spec: str, kind: str, rest: str, integer: bool) -> list[str]:
     parts = rest.split(":")
-    numeric_integer = kind in ("int", "logint")
-    if integer and not numeric_integer:
+    if integer and kind not in ("int", "logint"):
         raise SearchSpaceError(
             f"{option} takes integers, so {kind}:... cannot sample it; use int:LOW:HIGH[:STEP], "
             f"logint:LOW:HIGH or choice:A,B,..."
         )
     allowed_parts = (2, 3) if kind in ("uniform", "int") else (2,)
     if len(parts) not in allowed_parts:
-        form = {"uniform": "uniform:LOW:HIGH[:STEP]", "loguniform": "loguniform:LOW:HIGH",
-                "int": "int:LOW:HIGH[:STEP]", "logint": "logint:LOW:HIGH"}[kind]
         raise SearchSpaceError(
-            f"{option} {spec}: {kind} takes {form} (got {len(parts)} value{'s' if len(parts) != 1 else ''} "
+            f"{option} {spec}: {kind} takes {_RANGE_FORMS[kind]} (got {len(parts)} value{'s' if len(parts) != 1 else ''} "
             f"after {kind}:); accepted forms: {FORMS}"
         )
+    return parts
+
+
+def _check_step(option: str, spec: str, kind: str, low: float, high: float, step: float, text: str) -> None:
+    if step <= 0:
+        raise SearchSpaceError(f"{option} {spec}: STEP must be positive, got {text.strip()}")
+    if kind == "uniform":
+        count = (high - low) / step
+        if abs(count - round(count)) > 1e-8 * max(1.0, abs(count)):
+            raise SearchSpaceError(
+                f"{option} {spec}: HIGH - LOW ({high - low:g}) must be a multiple of STEP ({step:g})"
+            )
+
+
+def _parse_range(space: SearchSpace, rest: str, integer: bool, convert: Callable[[str], Any] | None,
+                 allowed: Sequence[Any] | None) -> tuple[Any, Any, Any]:
+    option, spec, kind = space.option, space.spec, space.kind
+    parts = _range_parts(option, spec, kind, rest, integer)
+    numeric_integer = kind in ("int", "logint")
     low = _number(option, parts[0], "LOW", spec, numeric_integer)
     high = _number(option, parts[1], "HIGH", spec, numeric_integer)
     step = _number(option, parts[2], "STEP", spec, numeric_integer) if len(parts) == 3 else None
@@ -185,18 +212,10 @@ def parse_space(
     if space.log and low <= 0:
         raise SearchSpaceError(f"{option} {spec}: {kind} needs LOW > 0 (a logarithmic scale), got {parts[0].strip()}")
     if step is not None:
-        if step <= 0:
-            raise SearchSpaceError(f"{option} {spec}: STEP must be positive, got {parts[2].strip()}")
-        if kind == "uniform":
-            count = (high - low) / step
-            if abs(count - round(count)) > 1e-8 * max(1.0, abs(count)):
-                raise SearchSpaceError(
-                    f"{option} {spec}: HIGH - LOW ({high - low:g}) must be a multiple of STEP ({step:g})"
-                )
-    for bound, text in ((low, parts[0]), (high, parts[1])):
+        _check_step(option, spec, kind, low, high, step, parts[2])
+    for text in (parts[0], parts[1]):
         _check_value(option, spec, text.strip(), convert, allowed)
-    space.low, space.high, space.step = low, high, step
-    return space
+    return low, high, step
 
 
 def _check_value(option: str, spec: str, text: str, convert: Callable[[str], Any] | None, allowed: Sequence[Any] | None) -> Any:

@@ -13,7 +13,6 @@ import contextlib
 import io
 import json
 import math
-import os
 import sys
 import time
 import zlib
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..fileio import atomic_write
 from ..train.callbacks import Callback
 from . import report
 from .errors import TuneError
@@ -29,9 +29,7 @@ from .study import (
     Heartbeat,
     StorageInfo,
     best_of,
-    budget_lock,
-    counted_trials,
-    recover_interrupted,
+    start_next_trial,
     worker_id,
 )
 
@@ -128,25 +126,17 @@ class Tuner:
     def run(self) -> int:
         """Run trials until the study holds ``settings.trials`` of them (or the timeout);
         returns the number this worker ran."""
-        import optuna
-
         start = time.monotonic()
+        deadline = None if self.settings.timeout is None else start + self.settings.timeout
         failures = 0
-        with budget_lock(self.storage):
-            again = recover_interrupted(self.study, self.storage, self.note)
-        if again:
-            self.note(f"Running interrupted trial(s) {', '.join(map(str, again))} again with the same parameters.")
         while True:
             if self.settings.timeout is not None and time.monotonic() - start >= self.settings.timeout:
                 self.note(f"--timeout {self.settings.timeout:g} s reached; no further trials are started by this worker.")
                 break
-            if self.storage.kind == "rdb":
-                with contextlib.suppress(Exception):
-                    optuna.storages.fail_stale_trials(self.study)
-            with budget_lock(self.storage):
-                if counted_trials(self.study) >= self.settings.trials:
-                    break
-                trial = self.study.ask()
+            # Recovers dead workers' trials, then starts one (or waits for live workers' trials).
+            trial = start_next_trial(self.study, self.storage, self.settings.trials, self.note, deadline)
+            if trial is None:
+                break
             outcome = self._run_trial(trial)
             if outcome == "fail":
                 failures += 1
@@ -277,13 +267,14 @@ def _train_with_cli(options: dict[str, Any], callbacks: list[Any]) -> Any:
     """One ``descend train`` run with extra callbacks, in this process alone (a trial is not
     data-parallel, even under mpiexec), its console output kept in its ``logs.txt`` only
     (``descend tune`` prints one line per trial instead)."""
-    from .. import cli
     from ..distributed import Communicator
+    from ..run.config import RunConfig
+    from ..run.training import train
 
-    o = cli._complete(options)
+    config = RunConfig.from_flat(options)
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        return cli._train(o, None, extra_callbacks=callbacks, communicator=Communicator())
+        return train(config, callbacks=callbacks, comm=Communicator(), stderr=sink)
 
 
 def sampler_seed(seed: int, shared: bool, existing: int = 0) -> int:
@@ -298,10 +289,7 @@ def sampler_seed(seed: int, shared: bool, existing: int = 0) -> int:
 
 
 def write_config(directory: Path, data: dict[str, Any]) -> None:
-    path = directory / CONFIG_FILE
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(directory / CONFIG_FILE, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def read_config(directory: Path) -> dict[str, Any]:

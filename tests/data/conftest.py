@@ -1,5 +1,6 @@
-"""Fixtures for the data-layer tests: an isolated environment, the shared MNIST copy, a local
-HTTP server on 127.0.0.1 and a tiny MNIST-format dataset with its own checksums."""
+"""Fixtures for the data-layer tests: an isolated environment, the MNIST copy that ships with
+descend, a local HTTP server on 127.0.0.1 and a tiny MNIST-format dataset with its own
+checksums."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ if str(ROOT) not in sys.path:
 from descend.data import catalog, locations  # noqa: E402
 from descend.data.idx import write_idx  # noqa: E402
 
-SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist"
+SHIPPED_MNIST = locations.BUNDLED_DATA_DIRS[0] / "mnist"
 MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -35,14 +36,16 @@ MNIST_FILES = (
 
 @pytest.fixture
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No DESCEND_* variables, HOME and the system data directory inside tmp_path, and
-    downloads pointed at a closed local port, so no test reads the real cache or the network."""
+    """No DESCEND_* variables, HOME and the system data directory inside tmp_path, no shipped
+    datasets, and downloads pointed at a closed local port, so no test reads the real cache or
+    the network, and a dataset is found only where the test puts it."""
     for name in ("DESCEND_DATA", "DESCEND_CACHE", "XDG_CACHE_HOME"):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setattr(locations, "SYSTEM_DATA_DIRS", (tmp_path / "system",))
+    monkeypatch.setattr(locations, "BUNDLED_DATA_DIRS", (tmp_path / "bundled",))
     for spec in catalog.IMAGE_DATASETS.values():
         monkeypatch.setenv(spec.url_env, "http://127.0.0.1:9/")  # discard port: refused
     return tmp_path
@@ -50,9 +53,10 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    if not all((SHARED_MNIST / name).is_file() for name in MNIST_FILES):
-        pytest.skip(f"the shared MNIST copy is not at {SHARED_MNIST}")
-    return SHARED_MNIST
+    """The MNIST copy that ships with descend (never skipped: it is part of the package)."""
+    missing = [name for name in MNIST_FILES if not (SHIPPED_MNIST / name).is_file()]
+    assert not missing, f"the shipped MNIST copy lacks {missing} in {SHIPPED_MNIST}"
+    return SHIPPED_MNIST
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +85,7 @@ def copy_mnist():
 
 
 def _link_mnist(source: Path, target: Path) -> Path:
-    """A directory of symlinks to the shared MNIST files (cheap copies)."""
+    """A directory of symlinks to the MNIST files (cheap copies)."""
     target.mkdir(parents=True, exist_ok=True)
     for name in MNIST_FILES:
         (target / name).symlink_to(source / name)

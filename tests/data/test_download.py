@@ -129,7 +129,7 @@ class _ShortBodyHandler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):  # noqa: N802
-        body = b"\x1f\x8b" + b"x" * 1000
+        body = gzip.compress(np.random.default_rng(0).bytes(5000))[:1002]  # valid so far
         self.send_response(200)
         self.send_header("Content-Length", str(len(body) + 5000))
         self.end_headers()
@@ -152,6 +152,9 @@ def test_progress_bar_on_stderr_and_optional_tqdm(isolated: Path, tiny, serve, c
     server = serve(tiny.directory)
     spec_file = tiny.spec.train_images
     url = server.url + spec_file.gz_name
+    from descend.data import download
+
+    monkeypatch.setattr(download, "_on_terminal", lambda: True)  # the bar is drawn on a terminal only
     download_verified(
         url, isolated / "a" / "x.gz", sha256=spec_file.sha256, progress=True, what="TinyBar"
     )
@@ -178,3 +181,21 @@ def test_unwritable_cache_is_a_clear_error(isolated: Path, tiny, serve, monkeypa
     monkeypatch.setenv("DESCEND_TINY_URL", serve(tiny.directory).url)
     with pytest.raises(DatasetNotFoundError, match="cannot write to .* Set DESCEND_CACHE"):
         load_image_dataset(tiny.spec, progress=False)
+
+
+def test_download_bar_only_on_a_terminal(monkeypatch):
+    import io
+
+    from descend.data import download
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert download._progress_bar(100, "x", True) is None  # a pipe or a log file: no bar
+    monkeypatch.setattr("sys.stderr", Terminal())
+    bar = download._progress_bar(100, "x", True)
+    assert bar is not None
+    bar.close()
+    assert download._progress_bar(100, "x", False) is None

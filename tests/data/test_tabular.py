@@ -138,7 +138,11 @@ def test_standardisation_uses_training_statistics_only(tmp_path: Path):
     )  # columns reordered in the file
     assert np.all(splits.train.x[:, 2] == 0.0)
     assert abs(splits.dev.x[:, 0].mean()) > 10  # not re-centred on its own statistics
-    np.testing.assert_allclose(splits.dev.y, dev_y, rtol=1e-6)
+    # the regression target too is standardised with the training split's statistics only
+    y_mean, y_std = train_y.mean(), train_y.std()
+    np.testing.assert_allclose(splits.schema.target_standardizer.mean, [y_mean], rtol=1e-12)
+    np.testing.assert_allclose(splits.dev.y, (dev_y - y_mean) / y_std, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(splits.schema.decode_target(splits.dev.y), dev_y, rtol=1e-5, atol=1e-6)
 
 
 def test_fraction_split_is_seeded_disjoint_and_complete(tmp_path: Path):
@@ -226,9 +230,10 @@ def test_load_dataset_dispatches_files(tmp_path: Path):
     [
         ("a,b,y\n1,2,3\n", "z", r"no target column 'z'; the columns are 'a', 'b', 'y'"),
         (
-            "a,b,y\n1,red,3\n2,blue,4\n",
+            "a,b,y\n1,red,3\n2,blue,4\n3,green,5\n",
             "y",
-            r"feature column 'b' is not numeric: the value 'red' at bad.csv line 2",
+            r"feature column 'b' is text with 3 distinct values in 3 rows .* drop=\['b'\] "
+            r"\(command line: --drop b\)",
         ),
         (
             "a,b,y\n1,2,3\n2,,4\n",
@@ -282,7 +287,7 @@ def test_file_errors(tmp_path: Path):
     with pytest.raises(DataFormatError, match="different numbers of rows"):
         load_tabular(tmp_path / "ragged.npz", "y")
     np.savez(tmp_path / "objects.npz", a=np.zeros(3), y=np.array([{}, {}, {}], dtype=object))
-    with pytest.raises(DataFormatError, match="object arrays are not supported"):
+    with pytest.raises(DataFormatError, match="holds Python objects"):
         load_tabular(tmp_path / "objects.npz", "y")
     write_csv(tmp_path / "few.csv", ["a", "y"], [[1, 0.5], [2, 1.5]])
     with pytest.raises(DataFormatError, match="leave no training rows"):

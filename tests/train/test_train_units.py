@@ -11,7 +11,7 @@ import pytest
 from descend.train.formatting import epoch_line, evaluation_line, format_value
 from descend.train.metrics import Accuracy, MeanLoss, MeanSquaredError, MetricList
 from descend.train.models import build_model, describe, mlp_config, output_units
-from descend.train.tasks import decode_outputs
+from descend.train.tasks import TASKS, Bernoulli, Categorical, Normal, Task, decode_outputs, get_task
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -117,6 +117,55 @@ def test_output_units_and_decoding():
     assert decoded["class"].tolist() == [0, 1, 0]
     assert np.allclose(decoded["probabilities"][:, 1], [0.5, 1.0, 0.0])
     assert decode_outputs("regression", np.array([[1.5], [2.0]]))["value"].tolist() == [1.5, 2.0]
+
+
+def test_tasks_are_the_lectures_output_distributions():
+    assert {name: cls().distribution for name, cls in TASKS.items()} == {
+        "multiclass": "Categorical", "binary": "Bernoulli", "regression": "Normal"}
+    assert get_task("classification") == Categorical() and get_task(Normal) == Normal()
+    task = Bernoulli()
+    assert get_task(task) is task
+    with pytest.raises(ValueError, match="unknown task 'ordinal'; use one of multiclass, binary, regression"):
+        get_task("ordinal")
+    for name, cls in TASKS.items():
+        task = cls()
+        assert isinstance(task, Task) and task.name == name
+        assert tuple(m.name for m in task.metrics()) == task.metric_names and task.metric_names[0] == "loss"
+        assert task.metrics()[0] is not task.metrics()[0]  # fresh objects
+        assert task.default_monitor.partition(":")[2] in task.metric_names
+    assert [get_task(n).default_monitor for n in TASKS] == ["dev:accuracy", "dev:accuracy", "dev:loss"]
+
+
+def test_task_losses_are_the_negative_log_likelihoods():
+    import descend
+
+    z = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]], dtype=np.float64)
+    y = np.array([0, 2])
+    expected = -np.mean(np.log(np.exp(z) / np.exp(z).sum(1, keepdims=True))[np.arange(2), y])
+    assert float(Categorical().loss()(descend.tensor(z), y).data) == pytest.approx(expected)
+    eps = 0.1
+    target = (1 - eps) * np.eye(3)[y] + eps / 3
+    smoothed = -np.mean((target * np.log(np.exp(z) / np.exp(z).sum(1, keepdims=True))).sum(1))
+    assert float(Categorical().loss(eps)(descend.tensor(z), y).data) == pytest.approx(smoothed)
+    logits, labels = np.array([[1.5], [-0.5]]), np.array([1.0, 0.0])
+    p = 1 / (1 + np.exp(-logits[:, 0]))
+    nll = -np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p))
+    assert float(Bernoulli().loss()(descend.tensor(logits), labels).data) == pytest.approx(nll)
+    values, targets = np.array([[1.0], [3.0]]), np.array([0.0, 1.0])
+    assert float(Normal().loss()(descend.tensor(values), targets).data) == pytest.approx((1 + 4) / 2)
+    with pytest.raises(ValueError, match="label_smoothing applies to classification"):
+        Normal().loss(0.1)
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\)"):
+        Categorical().loss(1.0)
+
+
+def test_task_output_units_and_decoding():
+    assert Categorical().output_units(10) == 10 and Bernoulli().output_units(2) == 1
+    assert Normal().output_units(None, 3) == 3
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        Categorical().output_units(1)
+    decoded = Bernoulli().decode(np.array([[-800.0], [0.0], [800.0]]))  # no overflow warnings
+    assert decoded["probabilities"][:, 1].tolist() == [0.0, 0.5, 1.0]
 
 
 # ----------------------------------------------------------------------------- lazy imports

@@ -1,60 +1,20 @@
-"""Callbacks: code the trainer runs at fixed points of training.
+"""Callbacks that watch a metric of the epoch logs: early stopping and reduce-LR-on-plateau.
 
-A callback subclasses :class:`Callback` and overrides any of
-
-* ``on_train_begin(trainer)`` / ``on_train_end(trainer, logs)`` -- ``on_train_end`` runs
-  *however* training ends (finished, stopped early, non-finite loss, Ctrl-C);
-* ``on_epoch_begin(trainer, epoch)`` / ``on_epoch_end(trainer, epoch, logs)`` -- ``epoch`` is
-  1-based; ``logs`` is the epoch's row of the history (``loss``, ``dev:accuracy``, ``lr``, ...);
-* ``on_batch_end(trainer, step, logs)`` -- ``step`` is 1-based within the epoch.
-
-Set ``trainer.stop_training = True`` to end training after the current epoch. A callback with
-state that matters for resuming implements ``state_dict()``/``load_state_dict()``; the trainer
-stores it in every checkpoint.
-
-Built in: :class:`EarlyStopping` (with restore of the best weights), :class:`SaveBest` (a
-checkpoint of the best epoch), :class:`ReduceLROnPlateau`. The non-finite-loss guard is part of
-the trainer itself (``Trainer(guard_non_finite=True)``).
+Both read ``monitor`` (e.g. ``"dev:accuracy"``) from each epoch's logs and count the epochs
+without improvement (by more than ``min_delta``; ``mode="auto"`` maximises accuracies and
+minimises everything else; a NaN is never an improvement).
 """
 
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .trainer import Trainer
+from .base import Callback, TrainerLike
 
-__all__ = ["Callback", "EarlyStopping", "SaveBest", "ReduceLROnPlateau", "ScaledSchedule"]
-
-
-class Callback:
-    """Base class; every hook does nothing."""
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        pass
-
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
-        pass
-
-    def on_batch_end(self, trainer: Trainer, step: int, logs: Mapping[str, Any]) -> None:
-        pass
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, Any]) -> None:
-        pass
-
-    def on_train_end(self, trainer: Trainer, logs: Mapping[str, Any]) -> None:
-        pass
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        pass
+__all__ = ["EarlyStopping", "ReduceLROnPlateau", "ScaledSchedule", "MonitorCallback"]
 
 
 def _mode_for(monitor: str, mode: str) -> str:
@@ -66,8 +26,12 @@ def _mode_for(monitor: str, mode: str) -> str:
     return "max" if name in ("accuracy", "acc") or name.endswith("accuracy") else "min"
 
 
-class _Monitor(Callback):
-    """Shared logic: watch ``monitor`` in the epoch logs, tell improvements."""
+class MonitorCallback(Callback):
+    """Shared logic: watch ``monitor`` in the epoch logs, tell improvements.
+
+    A monitor of the dev set (``dev:...``) when ``fit`` got no dev set is refused when
+    training begins, before any epoch is spent.
+    """
 
     def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
         if not isinstance(monitor, str) or not monitor:
@@ -80,13 +44,19 @@ class _Monitor(Callback):
         self.best: float | None = None
         self.best_epoch: int | None = None
 
+    def on_train_begin(self, trainer: TrainerLike) -> None:
+        if self.monitor.startswith("dev:") and not trainer.state.has_dev:
+            raise ValueError(
+                f"{type(self).__name__} monitors {self.monitor!r}, but fit got no dev set; pass a dev set to "
+                "fit, or monitor a training metric such as 'loss'"
+            )
+
     def _value(self, logs: Mapping[str, Any]) -> float:
         if self.monitor not in logs:
             available = ", ".join(k for k in logs if k not in ("epoch", "time"))
-            hint = " (pass a dev set to fit, or monitor a training metric)" if self.monitor.startswith("dev:") else ""
             raise ValueError(
-                f"{type(self).__name__}: the monitored metric {self.monitor!r} is not in the epoch "
-                f"logs{hint}; available: {available}"
+                f"{type(self).__name__}: the monitored metric {self.monitor!r} is not in the epoch logs; "
+                f"available: {available}"
             )
         return float(logs[self.monitor])
 
@@ -107,7 +77,7 @@ class _Monitor(Callback):
         self.best_epoch = state.get("best_epoch")
 
 
-class EarlyStopping(_Monitor):
+class EarlyStopping(MonitorCallback):
     """Stop when ``monitor`` has not improved for ``patience`` epochs; keep the best weights.
 
     With ``restore_best_weights`` (default) the model gets the weights of the best epoch back
@@ -134,7 +104,7 @@ class EarlyStopping(_Monitor):
         self.best_weights: dict[str, np.ndarray] | None = None
         self.stopped_epoch: int | None = None
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, Any]) -> None:
+    def on_epoch_end(self, trainer: TrainerLike, epoch: int, logs: Mapping[str, Any]) -> None:
         value = self._value(logs)
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
@@ -150,10 +120,9 @@ class EarlyStopping(_Monitor):
                 f"{self.patience} epoch(s); best {self.monitor}={self.best:.4f} at epoch {self.best_epoch}."
             )
 
-    def on_train_end(self, trainer: Trainer, logs: Mapping[str, Any]) -> None:
+    def on_train_end(self, trainer: TrainerLike, logs: Mapping[str, Any]) -> None:
         if self.restore_best_weights and self.best_weights is not None:
-            current_epoch = trainer.epochs_done
-            if self.best_epoch != current_epoch or trainer.abnormal_end:
+            if self.best_epoch != trainer.state.epochs_done or trainer.error is not None:
                 trainer.model.load_state_dict(self.best_weights)
                 trainer.note(f"Restored the weights of epoch {self.best_epoch} ({self.monitor}={self.best:.4f}).")
 
@@ -170,30 +139,6 @@ class EarlyStopping(_Monitor):
         self.best_weights = dict(weights) if weights is not None else None
 
 
-class SaveBest(_Monitor):
-    """Write a checkpoint (``path``, default ``best.safetensors`` in the run directory) each
-    time ``monitor`` improves. It is a complete checkpoint: ``descend evaluate`` reads it."""
-
-    def __init__(
-        self, path: str | os.PathLike[str] | None = None, monitor: str = "dev:accuracy",
-        mode: str = "auto", min_delta: float = 0.0,
-    ) -> None:
-        super().__init__(monitor, mode, min_delta)
-        self.path = Path(path) if path is not None else None
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, Any]) -> None:
-        value = self._value(logs)
-        if not self._improved(value):
-            return
-        self.best, self.best_epoch = value, epoch
-        path = self.path
-        if path is None:
-            if trainer.logdir is None:
-                raise ValueError("SaveBest: give a path, or give the trainer a logdir")
-            path = trainer.logdir / "best.safetensors"
-        trainer.save_checkpoint(path)
-
-
 class ScaledSchedule:
     """``factor * schedule(step)``: how :class:`ReduceLROnPlateau` lowers a scheduled lr."""
 
@@ -208,13 +153,16 @@ class ScaledSchedule:
         return f"{self.factor!r} * {self.schedule!r}"
 
 
-class ReduceLROnPlateau(_Monitor):
+class ReduceLROnPlateau(MonitorCallback):
     """Multiply the learning rate by ``factor`` when ``monitor`` has not improved for
     ``patience`` epochs (then wait ``cooldown`` epochs), never going below ``min_lr``.
 
-    Works with a constant lr and with a schedule (which is then scaled as a whole). The
-    accumulated scale is part of the checkpoint, so a resumed run continues with it.
+    Works with a constant lr and with a schedule (which is then scaled as a whole), through
+    the optimizer's public ``param_groups``. The accumulated scale is part of the checkpoint,
+    so a resumed run continues with it.
     """
+
+    changes_lr = True
 
     def __init__(
         self, monitor: str = "dev:loss", factor: float = 0.1, patience: int = 2, mode: str = "auto",
@@ -238,7 +186,8 @@ class ReduceLROnPlateau(_Monitor):
         self.scale = 1.0
         self._base: list[Any] | None = None
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: TrainerLike) -> None:
+        super().on_train_begin(trainer)
         base = []
         for i, group in enumerate(trainer.optimizer.param_groups):
             lr = group["lr"]
@@ -250,7 +199,7 @@ class ReduceLROnPlateau(_Monitor):
         self._base = base
         self._apply(trainer)
 
-    def _apply(self, trainer: Trainer) -> None:
+    def _apply(self, trainer: TrainerLike) -> None:
         assert self._base is not None
         for group, base in zip(trainer.optimizer.param_groups, self._base):
             if callable(base):
@@ -258,7 +207,7 @@ class ReduceLROnPlateau(_Monitor):
             else:
                 group["lr"] = base if self.scale == 1.0 else base * self.scale
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, Any]) -> None:
+    def on_epoch_end(self, trainer: TrainerLike, epoch: int, logs: Mapping[str, Any]) -> None:
         value = self._value(logs)
         if self.cooldown_left > 0:
             self.cooldown_left -= 1

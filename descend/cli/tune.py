@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..cli import CommandError, add_option, default_logdir, positive_float, positive_int, register
+from . import CommandError, add_option, default_logdir, positive_float, positive_int, register
 
 DESCRIPTION = """\
 Search hyperparameters with Optuna: every option of 'descend train' is accepted, with a
@@ -37,7 +37,7 @@ Example:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .options import train_options
+    from ..tune.options import train_options
 
     search = parser.add_argument_group("search")
     add_option(search, "--trials", type=positive_int, default=None, metavar="N",
@@ -72,18 +72,122 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "training options (each a fixed value or a search space; see 'descend train --help')"
     )
     for option in train_options().values():
-        action = option.action
-        kwargs: dict[str, Any] = {"dest": option.dest, "default": None, "help": action.help}
+        kwargs: dict[str, Any] = {"dest": option.dest, "default": None}
         if option.is_flag:
             kwargs.update(nargs="?", const=True, metavar="choice:true,false")
         elif option.is_list:
-            kwargs.update(nargs="*", metavar=action.metavar or "VALUE")
+            kwargs.update(nargs="*", metavar=option.metavar or "VALUE")
         else:
-            kwargs.update(metavar=action.metavar or "VALUE")
-        help_text = action.help or ""
-        if help_text and help_text != argparse.SUPPRESS:
-            kwargs["help"] = help_text.replace("%", "%%") if "%%" not in help_text else help_text
+            kwargs.update(metavar=option.metavar or "VALUE")
+        kwargs["help"] = option.help.replace("%%", "%").replace("%", "%%")
         group.add_argument(*option.flags, **kwargs)
+
+
+_SEARCH_SETTINGS = ("metric", "direction", "sampler", "pruner", "study")
+
+
+def _settings(args: argparse.Namespace, stored: dict[str, Any] | None, options: dict[str, Any]) -> Any:
+    """The search of this command (or of the study being resumed)."""
+    from ..tune.options import split_train_options
+    from ..tune.study import direction_for
+    from ..tune.tuner import TuneSettings
+
+    train = split_train_options(args, options)
+    if not train.spaces:
+        raise CommandError(
+            "nothing to search: give at least one training option a search space, e.g. "
+            "--learning_rate loguniform:1e-4:1e-1 or --optimizer choice:SGD,Adam"
+        )
+    fixed_given = _check_trial_options(train, options)
+    metric = args.metric or fixed_given.get("monitor") or _default_metric(fixed_given, train)
+    trials = args.trials if args.trials is not None else (stored or {}).get("trials", 20)
+    return TuneSettings(
+        train=train, metric=metric, direction=args.direction or direction_for(metric), trials=trials,
+        timeout=args.timeout, sampler=args.sampler or "tpe", pruner=args.pruner or "median",
+        study=args.study or "descend", seed=int(fixed_given.get("seed", 42)),
+    )
+
+
+def _directory(args: argparse.Namespace, study_name: str) -> Path:
+    from ..tune.tuner import CONFIG_FILE
+
+    if args.resume is not None:
+        return Path(args.resume).expanduser()
+    directory = Path(args.logdir).expanduser() if args.logdir else default_logdir("tune", {"study": study_name})
+    if (directory / CONFIG_FILE).exists():
+        raise CommandError(
+            f"{directory} already holds a study; continue it with --resume {directory}, or choose another --logdir"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _open_study(args: argparse.Namespace, settings: Any, info: Any) -> Any:
+    import optuna
+
+    from ..tune.errors import TuneError
+    from ..tune.study import make_pruner, make_sampler
+    from ..tune.tuner import sampler_seed
+
+    shared = not info.embedded
+    sampler = make_sampler(settings.sampler, sampler_seed(settings.seed, shared))  # replaced below if it exists
+    startup = args.pruner_startup_trials if args.pruner_startup_trials is not None else 3
+    pruner = make_pruner(settings.pruner, 0, max(0, startup))
+    try:
+        study = optuna.create_study(
+            study_name=settings.study, storage=info.storage, sampler=sampler, pruner=pruner,
+            direction=settings.direction, load_if_exists=True,
+        )
+    except Exception as error:  # noqa: BLE001 (storage errors of every kind)
+        raise TuneError(f"cannot open the study {settings.study!r} in {info.url}: {error}") from None
+    _check_same_search(study, settings, info)
+    existing = len(study.get_trials(deepcopy=False))
+    if existing:
+        study.sampler = make_sampler(settings.sampler, sampler_seed(settings.seed, shared, existing))
+    return study
+
+
+def _search(args: argparse.Namespace) -> int:
+    from ..tune.options import train_options
+    from ..tune.study import EMBEDDED_JOURNAL, open_storage
+    from ..tune.tuner import Tuner, read_config, write_config
+
+    options = train_options()
+    stored: dict[str, Any] | None = None
+    if args.resume is not None:
+        stored = read_config(Path(args.resume).expanduser())
+        if args.logdir is not None and Path(args.logdir).expanduser().resolve() != Path(args.resume).resolve():
+            raise CommandError("--resume DIR continues the study in DIR; do not give another --logdir")
+        args = _merge_stored(args, stored, options)
+    settings = _settings(args, stored, options)
+    directory = _directory(args, settings.study)
+    info = open_storage(args.storage, directory)
+    study = _open_study(args, settings, info)
+    write_config(directory, {
+        **settings.record(), "trials": settings.trials, "study": settings.study, "seed": settings.seed,
+        "storage": None if info.embedded else info.url, "given": settings.train.given,
+        "tune": {k: getattr(args, k) for k in ("timeout", "pruner_startup_trials") if getattr(args, k) is not None},
+    })
+    where = f"{directory / EMBEDDED_JOURNAL}" if info.embedded else info.url
+    print(
+        f"Study {settings.study!r} ({where}): {settings.trials} trials, {settings.direction} {settings.metric}; "
+        "searching " + ", ".join(s.describe() for s in settings.train.spaces),
+        flush=True,
+    )
+    tuner = Tuner(settings, study, info, directory)
+    interrupted = False
+    try:
+        tuner.run()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        best = tuner.write_reports(plots=True)
+    for line in tuner.summary(best):
+        print(line, flush=True)
+    if interrupted:
+        print(f"Interrupted. Continue the study with: descend tune --resume {directory}", file=sys.stderr, flush=True)
+        return 130
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,131 +199,59 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(
             "descend tune needs Optuna: pip install 'descend[tune]' (or pip install optuna)"
         ) from None
-    from .errors import SearchSpaceError, TuneError
-    from .options import split_train_options, train_options
-    from .study import EMBEDDED_JOURNAL, direction_for, make_pruner, make_sampler, open_storage
-    from .tuner import CONFIG_FILE, Tuner, TuneSettings, read_config, sampler_seed, write_config
+    from ..tune.errors import SearchSpaceError, TuneError
 
     optuna.logging.set_verbosity(logging.WARNING)
     try:
-        options = train_options()
-        stored: dict[str, Any] | None = None
-        if args.resume is not None:
-            directory = Path(args.resume).expanduser()
-            stored = read_config(directory)
-            if args.logdir is not None and Path(args.logdir).expanduser().resolve() != directory.resolve():
-                raise CommandError("--resume DIR continues the study in DIR; do not give another --logdir")
-            args = _merge_stored(args, stored, options)
-        train = split_train_options(args, options)
-        if not train.spaces:
-            raise CommandError(
-                "nothing to search: give at least one training option a search space, e.g. "
-                "--learning_rate loguniform:1e-4:1e-1 or --optimizer choice:SGD,Adam"
-            )
-        fixed_given = _check_trial_options(train, options)
-        metric = args.metric or fixed_given.get("monitor") or _default_metric(fixed_given, train)
-        direction = args.direction or direction_for(metric)
-        study_name = args.study or "descend"
-        trials = args.trials if args.trials is not None else (stored or {}).get("trials", 20)
-        seed = int(fixed_given.get("seed", 42))
-        settings = TuneSettings(
-            train=train, metric=metric, direction=direction, trials=trials, timeout=args.timeout,
-            sampler=args.sampler or "tpe", pruner=args.pruner or "median", study=study_name, seed=seed,
-        )
-        if args.resume is not None:
-            directory = Path(args.resume).expanduser()
-        else:
-            directory = Path(args.logdir).expanduser() if args.logdir else default_logdir("tune", {"study": study_name})
-            if (directory / CONFIG_FILE).exists():
-                raise CommandError(
-                    f"{directory} already holds a study; continue it with --resume {directory}, or choose another --logdir"
-                )
-        directory.mkdir(parents=True, exist_ok=True)
-        info = open_storage(args.storage, directory)
-        shared = not info.embedded
-        sampler = make_sampler(settings.sampler, sampler_seed(seed, shared))  # replaced below if the study exists
-        startup = args.pruner_startup_trials if args.pruner_startup_trials is not None else 3
-        pruner = make_pruner(settings.pruner, 0, max(0, startup))
-        try:
-            study = optuna.create_study(
-                study_name=study_name, storage=info.storage, sampler=sampler, pruner=pruner,
-                direction=direction, load_if_exists=True,
-            )
-        except Exception as error:  # noqa: BLE001 (storage errors of every kind)
-            raise TuneError(f"cannot open the study {study_name!r} in {info.url}: {error}") from None
-        _check_same_search(study, settings, info)
-        existing = len(study.get_trials(deepcopy=False))
-        if existing:
-            study.sampler = make_sampler(settings.sampler, sampler_seed(seed, shared, existing))
-        record = {
-            **settings.record(), "trials": trials, "study": study_name, "seed": seed,
-            "storage": None if info.embedded else info.url, "given": train.given,
-            "tune": {k: getattr(args, k) for k in ("timeout", "pruner_startup_trials") if getattr(args, k) is not None},
-        }
-        write_config(directory, record)
-        where = f"{directory / EMBEDDED_JOURNAL}" if info.embedded else info.url
-        print(
-            f"Study {study_name!r} ({where}): {trials} trials, {direction} {metric}; searching "
-            + ", ".join(s.describe() for s in train.spaces),
-            flush=True,
-        )
-        tuner = Tuner(settings, study, info, directory)
-        interrupted = False
-        try:
-            tuner.run()
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            best = tuner.write_reports(plots=True)
-        for line in tuner.summary(best):
-            print(line, flush=True)
-        if interrupted:
-            print(f"Interrupted. Continue the study with: descend tune --resume {directory}", file=sys.stderr, flush=True)
-            return 130
-        return 0
+        return _search(args)
     except (SearchSpaceError, TuneError) as error:
         raise CommandError(str(error)) from None
+
+
+def _text_of(value: Any) -> str:
+    return "true" if value is True else (" ".join(map(str, value)) if isinstance(value, list) else str(value))
+
+
+def _resume_conflicts(args: argparse.Namespace, stored: dict[str, Any], options: dict[str, Any]) -> list[str]:
+    stored_given = stored.get("given", {})
+    conflicts = [
+        "--" + dest for dest, value in vars(args).items()
+        if dest in options and value is not None and stored_given.get(dest) != _text_of(value)
+    ]
+    conflicts += [
+        "--" + name for name in (*_SEARCH_SETTINGS, "storage")
+        if getattr(args, name) is not None and getattr(args, name) != stored.get(name)
+    ]
+    return conflicts
+
+
+def _stored_value(option: Any, text: str) -> Any:
+    from ..tune.space import KINDS, looks_like_space
+
+    if option.is_flag:
+        return True if text == "true" else text
+    if option.is_list:
+        return [text] if looks_like_space(text) in KINDS else text.split()
+    return text
 
 
 def _merge_stored(args: argparse.Namespace, stored: dict[str, Any], options: dict[str, Any]) -> argparse.Namespace:
     """The arguments of a resumed study: the stored train options and search settings; the
     ones given now must agree (only --trials and --timeout may change)."""
-    from .space import KINDS, looks_like_space
-
-    given_now = {k: v for k, v in vars(args).items() if k in options and v is not None}
-    merged = argparse.Namespace(**vars(args))
-    stored_given = stored.get("given", {})
-    for dest in options:
-        setattr(merged, dest, None)
-    conflicts = []
-    for dest, value in given_now.items():
-        text = "true" if value is True else (" ".join(map(str, value)) if isinstance(value, list) else str(value))
-        if stored_given.get(dest) != text:
-            conflicts.append("--" + dest)
-    for name in ("metric", "direction", "sampler", "pruner", "study"):
-        value = getattr(args, name)
-        if value is not None and value != stored.get(name):
-            conflicts.append("--" + name)
-    if args.storage is not None and args.storage != stored.get("storage"):
-        conflicts.append("--storage")
+    conflicts = _resume_conflicts(args, stored, options)
     if conflicts:
         raise CommandError(
             f"{', '.join(sorted(conflicts))} differ from the study being resumed; a resumed study keeps its "
             "options (only --trials and --timeout may change)"
         )
-    for dest, text in stored_given.items():
-        option = options.get(dest)
-        if option is None:
-            continue
-        if option.is_flag:
-            setattr(merged, dest, True if text == "true" else text)
-        elif option.is_list:
-            setattr(merged, dest, [text] if looks_like_space(text) in KINDS else text.split())
-        else:
-            setattr(merged, dest, text)
-    for name in ("metric", "direction", "sampler", "pruner", "study"):
+    merged = argparse.Namespace(**vars(args))
+    for dest in options:
+        setattr(merged, dest, None)
+    for dest, text in stored.get("given", {}).items():
+        if dest in options:
+            setattr(merged, dest, _stored_value(options[dest], text))
+    for name in (*_SEARCH_SETTINGS, "storage"):
         setattr(merged, name, stored.get(name))
-    merged.storage = stored.get("storage")
     for name, value in (stored.get("tune") or {}).items():
         if getattr(args, name, None) is None:
             setattr(merged, name, value)
@@ -232,9 +264,10 @@ def _check_trial_options(train: Any, options: dict[str, Any]) -> dict[str, Any]:
     command; returns the fixed options as ``descend train`` parses them."""
     import itertools
 
-    from .. import cli
-    from .errors import TuneError
-    from .options import parse_train_argv, quote, trial_argv
+    from ..run.config import RunConfig
+    from ..run.kinds import ConfigError
+    from ..tune.errors import TuneError
+    from ..tune.options import parse_train_argv, quote, trial_argv
 
     try:
         fixed = parse_train_argv(train.fixed)
@@ -245,8 +278,8 @@ def _check_trial_options(train: Any, options: dict[str, Any]) -> dict[str, Any]:
         params = {s.name: v for s, v in zip(train.spaces, combination)}
         argv = trial_argv(train.fixed, train.spaces, options, params)
         try:
-            cli._complete(parse_train_argv(argv))
-        except (TuneError, cli.CommandError) as error:
+            RunConfig.from_flat(parse_train_argv(argv))
+        except (TuneError, ConfigError) as error:
             sampled = " ".join(
                 quote(options[s.name].tokens(params[s.name])) or f"(no {options[s.name].flag})" for s in train.spaces
             )
@@ -266,18 +299,20 @@ def _default_metric(fixed: dict[str, Any], train: Any) -> str:
         return "dev:loss"
     if fixed.get("data") is None:
         return "dev:accuracy"  # the named image datasets are classification
-    from .. import cli
+    from ..run.builders import load_data
+    from ..run.config import RunConfig
+    from ..train.tasks import get_task
 
     try:
-        splits = cli._load_training_data(cli._complete(dict(fixed)))
+        splits = load_data(RunConfig.from_flat(dict(fixed)))
     except Exception as error:  # noqa: BLE001
         raise CommandError(f"cannot load --data to tell the task: {error}") from None
-    return "dev:loss" if splits.task == "regression" else "dev:accuracy"
+    return get_task(splits.task).default_monitor
 
 
 def _check_same_search(study: Any, settings: Any, info: Any) -> None:
     """A worker joining a study must search the same space for the same metric."""
-    from .errors import TuneError
+    from ..tune.errors import TuneError
 
     record = settings.record()
     existing = study.user_attrs.get("descend")
