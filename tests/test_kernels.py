@@ -315,7 +315,8 @@ try:
 except RuntimeError as e:
     print("refused:", e)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "DESCEND_KERNELS"}  # auto: fall back
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert "kernels: numpy (C extension not built: no compiled _fused module; there was no C compiler" in out.stdout
     assert "refused: descend's C extension is not built" in out.stdout

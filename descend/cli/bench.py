@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..cli import CommandError, register
+from . import CommandError, register
 
 ENV = "DESCEND_BENCHMARKS"
 
@@ -17,7 +17,7 @@ def _harness() -> Path:
     candidates = []
     if os.environ.get(ENV):
         candidates.append(Path(os.environ[ENV]))
-    candidates.append(Path(__file__).resolve().parents[2] / "benchmarks")
+    candidates.append(Path(__file__).resolve().parents[2] / "benchmarks")  # descend/cli/ -> root
     for d in candidates:
         if (d / "bench.py").is_file():
             return d / "bench.py"
