@@ -13,7 +13,7 @@ import sys
 from setuptools import Extension, setup
 
 if sys.platform == "win32":
-    FLAGS = ["/O2", "/fp:precise"]
+    FLAGS = ["/O2", "/fp:precise", "/std:c11"]
 else:
     FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-std=c11"]
 
