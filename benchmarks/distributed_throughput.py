@@ -13,7 +13,7 @@ Run (from the project root, with ``pip install -e '.[mpi,train]'``)::
 
 It prints one line per rank count: steps/s, examples/s, the speed-up over 1 rank, and the
 share of a step spent in the Allreduce. The measured steps are the Trainer's own training
-loop (``Trainer.fit`` with a communicator), timed over whole epochs of a subset of MNIST's
+loop (``Trainer.fit`` with ``strategy_for(comm)``), timed over whole epochs of a subset of MNIST's
 training set (``--steps`` steps), after one warm-up epoch.
 """
 

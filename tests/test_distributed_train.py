@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from test_distributed import needs_mpi, run_mpi
 
 pytestmark = needs_mpi
@@ -220,3 +219,45 @@ def test_a_rank_that_dies_during_training_ends_the_job(tmp_path, mode):
         report = f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
         assert "rank 1 of 2 failed; aborting all ranks" in result.stderr, report
         assert "RuntimeError: rank 1 ran out of memory" in result.stderr, report
+
+
+GUARD = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from descend import nn, optim
+    from descend.distributed import init_distributed, strategy_for
+    from descend.train import NonFiniteGuard, NonFiniteLossError, Trainer
+
+    comm = init_distributed(timeout=20)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(203, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    if sys.argv[2] == "nan" and comm.rank == 0:
+        x[:, 1] = np.nan  # only rank 0's shards hold NaN: rank 1's own loss stays finite
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=float(sys.argv[1])), task="multiclass", rng=0,
+                      strategy=strategy_for(comm), callbacks=[NonFiniteGuard()])
+    try:
+        trainer.fit((x, y), epochs=5, batch_size=20)
+        print(f"rank {comm.rank}: finished at update {trainer.state.global_step}")
+    except NonFiniteLossError as error:
+        print(f"rank {comm.rank}: {type(error).__name__} at update {error.global_step + 1}", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("lr,data,error", [("1e6", "clean", "LossDivergedError at update 2"),
+                                           ("0.1", "nan", "NonFiniteLossError at update 1")])
+def test_every_rank_stops_at_the_same_update(tmp_path, lr, data, error):
+    # The guard sees the global batch's loss (reduce_loss), not each shard's, so the ranks agree
+    # even where only one rank's shards hold NaN, and the job ends normally instead of one rank
+    # raising while the other waits in the gradient Allreduce until the watchdog aborts both.
+    import re
+
+    script = tmp_path / "guard.py"
+    script.write_text(GUARD)
+    result = run_mpi(2, [sys.executable, str(script), lr, data], timeout=90)
+    assert result.returncode == 0, result.stderr
+    outcomes = dict(re.findall(r"rank (\d): (\w+ at update \d+)", result.stdout))  # lines may interleave
+    assert outcomes == {"0": error, "1": error}, result.stdout

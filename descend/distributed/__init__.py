@@ -19,11 +19,11 @@ from .communicator import (
     DistributedError,
     MPICommunicator,
     abort_on_error,
-    setup_phase,
     init_distributed,
     install_abort_on_error,
     launched_by_mpi,
     mpi_available,
+    setup_phase,
 )
 from .data_parallel import DataParallel, check_global_batch_size, flat_buffers, shard_bounds
 from .launch import find_mpiexec, mpiexec_command, mpiexec_environment

@@ -7,6 +7,8 @@ shuffling generator has the same seed everywhere); the strategy makes it data pa
 * ``check_batch_size``: the global batch must split evenly over the ranks;
 * ``run_step``: each rank trains on its contiguous shard of the global batch (a rank whose
   shard of a small last batch is empty takes part with a zero gradient);
+* ``reduce_loss``: the loss the trainer checks (the non-finite guard) is the global batch's
+  mean, so every rank stops at the same update, as one process would (a 1-float Allreduce);
 * ``reduce_gradients``: each group's flat gradient buffer is weighted by the shard's share of
   the batch and summed over the ranks (one Allreduce per group), so every rank applies the
   gradient of the whole global batch (see :mod:`.data_parallel`);
@@ -27,7 +29,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..train.strategy import SingleProcess, StepFunction, Strategy
+from ..train.strategy import SingleProcess, StepRunner, Strategy
 from .communicator import Communicator
 from .data_parallel import DataParallel, check_global_batch_size, shard_bounds
 
@@ -55,18 +57,28 @@ class DataParallelStrategy(Strategy):
     def check_batch_size(self, batch_size: int) -> None:
         check_global_batch_size(batch_size, self.world_size)
 
-    def run_step(self, step: StepFunction, x: Any, y: Any, optimizer: Any) -> dict[str, Any]:
+    def run_step(self, trainer: StepRunner, x: Any, y: Any) -> dict[str, Any]:
         n = len(x)
         lo, hi = shard_bounds(n, self.rank, self.world_size)
         self._counts = (hi - lo, n)
         if hi == lo:  # a last batch smaller than the number of ranks: a zero gradient
+            # The same collectives, in the same order, as train_step on the other ranks.
+            loss = self.reduce_loss(0.0)
+            trainer.check_loss(loss, x[lo:hi], y[lo:hi])
+            optimizer = trainer.optimizer
             optimizer.zero_grad()
             self.reduce_gradients(optimizer)
             optimizer.step()
-            return {"loss": 0.0, "outputs": np.zeros((0,), dtype=np.float32), "targets": y[lo:hi]}
-        out = step(x[lo:hi], y[lo:hi])
+            return {"loss": loss, "outputs": np.zeros((0,), dtype=np.float32), "targets": y[lo:hi]}
+        out = trainer.train_step(x[lo:hi], y[lo:hi])
         out.setdefault("targets", y[lo:hi])
         return out
+
+    def reduce_loss(self, value: float) -> float:
+        local, total = self._counts
+        share = np.array([value * local / total if local else 0.0])
+        self.comm.allreduce_(share)
+        return float(share[0])
 
     def reduce_gradients(self, optimizer: Any) -> None:
         local, total = self._counts

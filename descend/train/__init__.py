@@ -13,8 +13,19 @@ imported only where used.
 """
 
 from .callbacks import (
-    Callback, Checkpoint, ConsoleLog, CSVLogger, EarlyStopping, LogFile, NonFiniteGuard, Plots, ProgressBar,
-    ReduceLROnPlateau, SaveBest, TensorBoard, write_plots,
+    Callback,
+    Checkpoint,
+    ConsoleLog,
+    CSVLogger,
+    EarlyStopping,
+    LogFile,
+    NonFiniteGuard,
+    Plots,
+    ProgressBar,
+    ReduceLROnPlateau,
+    SaveBest,
+    TensorBoard,
+    write_plots,
 )
 from .checkpoint import is_checkpoint, load_checkpoint, read_metadata, save_checkpoint, tensor_shapes
 from .errors import CheckpointError, LossDivergedError, NonFiniteLossError, RunWriteError, TrainingError

@@ -52,8 +52,9 @@ def deferred_interrupts(message: str = "finishing the epoch's checkpoint first")
 
     def record(signum: int, frame: FrameType | None) -> None:
         if signum in pending:  # the second one: act now
+            handler = saved.get(signum, signal.SIG_DFL)
             restore()
-            _deliver(signum, saved.get(signum, signal.SIG_DFL), frame)
+            _deliver(signum, handler, frame)
             return
         pending.append(signum)
         # os.write, not print: a handler may run in the middle of another write to stderr.

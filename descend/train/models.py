@@ -21,6 +21,7 @@ import numpy as np
 
 __all__ = [
     "ACTIVATIONS", "mlp_config", "build_model", "output_units", "parameter_shapes", "check_model_config",
+    "check_description",
     "model_from_checkpoint", "describe",
 ]
 
@@ -130,6 +131,25 @@ def check_model_config(config: Any, stored: dict[str, tuple[int, ...]] | None = 
     return checked
 
 
+def check_description(config: Any, weights: Any = None, where: str = "the model") -> dict[str, Any]:
+    """:func:`check_model_config` for a description read from a checkpoint, against its stored
+    ``weights`` (``{parameter name: array or shape}``, e.g. ``state["model"]``), before the
+    model is built.
+
+    Raises:
+        descend.train.CheckpointError: the description is invalid or does not fit the weights.
+    """
+    from .errors import CheckpointError
+
+    stored = None
+    if weights is not None:
+        stored = {str(k): tuple(np.shape(v) if hasattr(v, "shape") else v) for k, v in dict(weights).items()}
+    try:
+        return check_model_config(config, stored, where=where)
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
+
+
 def model_from_checkpoint(path: Any, key: str = "model", rng: np.random.Generator | None = None) -> tuple[Any, dict[str, Any]]:
     """The model stored in a checkpoint, and the checkpoint's state.
 
@@ -149,10 +169,7 @@ def model_from_checkpoint(path: Any, key: str = "model", rng: np.random.Generato
     if config is None:
         raise CheckpointError(f"{path} has no model description (config.{key}); it was not written by 'descend train'")
     stored = {name[len("model/"):]: shape for name, (_, shape) in tensor_shapes(path).items() if name.startswith("model/")}
-    try:
-        config = check_model_config(config, stored, where=str(path))
-    except ValueError as error:
-        raise CheckpointError(str(error)) from None
+    config = check_description(config, stored, where=str(path))
     state = load_checkpoint(path)
     # A throwaway generator: the initial weights are overwritten, and descend's default
     # generator must not move (it would change what a seeded script draws next).

@@ -9,6 +9,7 @@ step of the loop           :class:`SingleProcess`                  data parallel
 ``setup``                  nothing                                 rank 0's weights to all
 ``check_batch_size``       nothing                                 the global batch must split
 ``run_step``               the step on the whole batch             the step on this rank's shard
+``reduce_loss``            nothing                                 the global batch's mean loss
 ``reduce_gradients``       nothing                                 one Allreduce per group
 ``shard_dataset``          the data                                this rank's part (evaluation)
 ``reduce_metrics``         nothing                                 sums added over the ranks
@@ -24,13 +25,19 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar
 
-__all__ = ["Strategy", "SingleProcess", "StepFunction"]
+__all__ = ["Strategy", "SingleProcess", "StepRunner"]
 
 T = TypeVar("T")
 
 
-class StepFunction(Protocol):
-    def __call__(self, x: Any, y: Any) -> dict[str, Any]: ...
+class StepRunner(Protocol):
+    """What a strategy uses of the trainer to run a step."""
+
+    optimizer: Any
+
+    def train_step(self, x: Any, y: Any) -> dict[str, Any]: ...
+
+    def check_loss(self, value: float, x: Any = None, y: Any = None) -> None: ...
 
 
 class Strategy:
@@ -50,9 +57,14 @@ class Strategy:
     def check_batch_size(self, batch_size: int) -> None:
         """Raise if ``batch_size`` cannot be used (e.g. does not split over the processes)."""
 
-    def run_step(self, step: StepFunction, x: Any, y: Any, optimizer: Any) -> dict[str, Any]:
-        """Run the training step ``step`` (the trainer's ``train_step``) on the batch."""
-        return step(x, y)
+    def run_step(self, trainer: StepRunner, x: Any, y: Any) -> dict[str, Any]:
+        """Run the trainer's ``train_step`` on the batch (this process's part of it)."""
+        return trainer.train_step(x, y)
+
+    def reduce_loss(self, value: float) -> float:
+        """The batch's mean loss from this process's ``value`` (in ``train_step``, before the
+        loss is checked), so that every process takes the same decisions on it."""
+        return value
 
     def reduce_gradients(self, optimizer: Any) -> None:
         """Between ``backward()`` and ``optimizer.step()``: combine the processes' gradients."""

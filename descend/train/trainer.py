@@ -44,6 +44,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..autograd import no_grad
+from ..fileio import WriteError
 from ..tensor import Tensor
 from . import checkpoint as ckpt
 from .callbacks.base import Callback
@@ -255,11 +256,14 @@ class Trainer:
         """One update on the batch ``(x, y)``.
 
         Returns a dict with at least ``"loss"`` (the batch's mean loss, a float) and
-        ``"outputs"`` (the outputs as an ndarray, for the metrics).
+        ``"outputs"`` (the outputs as an ndarray, for the metrics). An override keeps the
+        strategy's two calls: ``reduce_loss`` on the loss value before :meth:`check_loss`, and
+        ``reduce_gradients`` between ``backward()`` and ``step()`` (with several processes
+        they are collectives every process must make, in this order).
         """
         outputs = self.forward(x)
         loss = self.compute_loss(outputs, y)
-        value = float(loss.data)
+        value = self.strategy.reduce_loss(float(loss.data))  # the whole batch's, on every process
         self.check_loss(value, x, y)
         # set_to_none: backward then writes each gradient straight into the optimizer's flat
         # buffer (no zero-fill, no addition into it); see Optimizer.zero_grad.
@@ -324,7 +328,7 @@ class Trainer:
             while self.state.epochs_done < epochs and not self.stop_training:
                 logs = self._fit_epoch(train, dev, batch_size)
             self.state.finished = True
-        except OSError as error:
+        except WriteError as error:
             self.error = self._write_error(error)
             raise self.error from None
         except BaseException as error:
@@ -371,7 +375,7 @@ class Trainer:
             state.step = step
             lr = self.current_lr()
             self._step_checked = False
-            out = self.strategy.run_step(self.train_step, x, y, self.optimizer)
+            out = self.strategy.run_step(self, x, y)
             loss = float(out["loss"])
             if not self._step_checked and len(out["outputs"]):
                 self.check_loss(loss, x, y)
@@ -403,16 +407,12 @@ class Trainer:
                 errors.append(error)
         if errors and self.error is None:
             error = errors[0]
-            self.error = self._write_error(error) if isinstance(error, OSError) else error
+            self.error = self._write_error(error) if isinstance(error, WriteError) else error
             raise self.error
 
-    def _write_error(self, error: OSError) -> BaseException:
+    def _write_error(self, error: WriteError) -> RunWriteError:
         """A file of the run could not be written: a :class:`RunWriteError` that names it and
-        the last good checkpoint (other OS errors are returned as they are)."""
-        from ..fileio import WriteError
-
-        if not isinstance(error, WriteError):
-            return error
+        the last good checkpoint."""
         last = self.last_checkpoint
         return RunWriteError(
             f"{error}. The run stopped; {self.describe_last_checkpoint()}.",
@@ -576,7 +576,7 @@ class Trainer:
         with deferred_interrupts("finishing the checkpoint first"):
             try:
                 self.strategy.on_root(ckpt.save_checkpoint, path, document)
-            except OSError as error:
+            except WriteError as error:
                 raise self._write_error(error) from None
         if resumable:
             self.last_checkpoint = CheckpointRecord(path, state.epochs_done, state.step)

@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 
 from descend.train.checkpoint import (
-    Unserializable, is_checkpoint, load_checkpoint, merge_unserializable, read_metadata,
+    Unserializable,
+    is_checkpoint,
+    load_checkpoint,
+    merge_unserializable,
+    read_metadata,
     save_checkpoint,
 )
 from descend.train.errors import CheckpointError
@@ -50,8 +54,8 @@ def test_round_trip_preserves_arrays_values_and_types(tmp_path):
 
 
 def test_it_is_a_standard_safetensors_file_with_json_metadata(tmp_path):
-    from safetensors.numpy import load_file
     from safetensors import safe_open
+    from safetensors.numpy import load_file
 
     path = save_checkpoint(tmp_path / "ck.safetensors", sample_state())
     tensors = load_file(str(path))
@@ -244,3 +248,15 @@ def test_reading_metadata_reads_only_the_header(tmp_path, monkeypatch):
         f.truncate(size - 1000)
     with pytest.raises(CheckpointError, match="truncated"):
         read_metadata(path)
+
+
+def test_check_description_takes_the_stored_weights():
+    from descend.train.models import build_model, check_description, mlp_config
+
+    config = mlp_config((4,), 3, [6])
+    weights = build_model(config).state_dict()
+    assert check_description(config, weights) == config
+    with pytest.raises(CheckpointError, match="implies 1.weight of shape \\(4, 6\\), but the file stores \\(4, 7\\)"):
+        check_description(config, {**weights, "1.weight": np.zeros((4, 7))})
+    with pytest.raises(CheckpointError, match="lacks input_shape"):
+        check_description({"kind": "mlp"}, weights)

@@ -13,7 +13,6 @@ from descend.train.metrics import Accuracy, MeanLoss, MeanSquaredError, MetricLi
 from descend.train.models import build_model, describe, mlp_config, output_units
 from descend.train.tasks import TASKS, Bernoulli, Categorical, Normal, Task, decode_outputs, get_task
 
-
 # ----------------------------------------------------------------------------- formatting
 
 @pytest.mark.parametrize("value, text", [

@@ -13,9 +13,24 @@ import descend.random
 from descend.data import Dataset
 from descend.optim import SGD, Adam, schedules
 from descend.train import (
-    Callback, Checkpoint, CheckpointError, ConsoleLog, CSVLogger, EarlyStopping, LogFile, NonFiniteGuard,
-    NonFiniteLossError, Plots, ProgressBar, ReduceLROnPlateau, SaveBest, TensorBoard, Trainer, build_model,
-    load_checkpoint, mlp_config,
+    Callback,
+    Checkpoint,
+    CheckpointError,
+    ConsoleLog,
+    CSVLogger,
+    EarlyStopping,
+    LogFile,
+    NonFiniteGuard,
+    NonFiniteLossError,
+    Plots,
+    ProgressBar,
+    ReduceLROnPlateau,
+    SaveBest,
+    TensorBoard,
+    Trainer,
+    build_model,
+    load_checkpoint,
+    mlp_config,
 )
 
 
@@ -369,6 +384,12 @@ def test_save_best(tmp_path):
     trainer.fit(data[:400], data[400:], epochs=4, batch_size=50)
     state = load_checkpoint(tmp_path / "run" / "best.safetensors")
     assert state["epochs_done"] == 2 and state["config"] == {"k": 1}
+    # Without metadata of its own, the best checkpoint gets the rolling checkpoint's.
+    other = make_trainer(tmp_path, name="other", callbacks=[SaveBest(tmp_path / "other" / "best.safetensors")])
+    rolling = next(cb for cb in other.active_callbacks if isinstance(cb, Checkpoint))
+    rolling.metadata = {"model": "described"}
+    other.fit(data[:400], data[400:], epochs=1, batch_size=50)
+    assert load_checkpoint(tmp_path / "other" / "best.safetensors")["config"] == {"model": "described"}
     assert state["history"][-1]["dev:accuracy"] == max(row["dev:accuracy"] for row in trainer.history)
     assert trainer.last_checkpoint.path.name == "checkpoint.safetensors"  # best is not the one to resume
 
@@ -566,6 +587,34 @@ def test_an_interrupt_between_the_epoch_line_and_the_checkpoint_keeps_the_epoch(
     assert state["epochs_done"] == 2 and state["step_in_epoch"] == 0
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers are restored
     assert (tmp_path / "run" / "logs.txt").read_text().splitlines()[-1] == "Interrupted after epoch 2."
+
+
+def test_a_second_interrupt_stops_at_once(tmp_path, capfd):
+    import os
+    import signal
+
+    class Twice(Callback):
+        order = 50
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGINT)
+
+    data = blobs(n=200)
+    trainer = make_trainer(tmp_path, callbacks=[Twice()])
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(data[:150], data[150:], epochs=4, batch_size=50)
+    assert capfd.readouterr().err.count("press Ctrl-C again") == 1
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.safetensors")["epochs_done"] == 1  # the previous one
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_checkpoint_metadata_must_be_json(tmp_path):
+    with pytest.raises(ValueError, match="checkpoint metadata must be JSON-able"):
+        Checkpoint(tmp_path / "checkpoint.safetensors", metadata={"schedule": lambda step: 0.1})
+    with pytest.raises(ValueError, match="every must be a positive integer"):
+        Checkpoint(tmp_path / "checkpoint.safetensors", every=0)
 
 
 def test_a_full_disk_keeps_the_previous_checkpoint_and_says_which_file(tmp_path, monkeypatch):

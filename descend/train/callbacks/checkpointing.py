@@ -76,7 +76,11 @@ class Checkpoint(Callback):
 
 class SaveBest(MonitorCallback):
     """A complete checkpoint of the best epoch so far (by ``monitor``) at ``path`` (a run
-    directory's ``best.safetensors``; ``descend evaluate`` reads it like any checkpoint)."""
+    directory's ``best.safetensors``; ``descend evaluate`` reads it like any checkpoint).
+
+    ``metadata`` defaults to that of the run's :class:`Checkpoint` callback (if any), so the
+    best checkpoint describes its model as the rolling one does.
+    """
 
     order = 90
 
@@ -87,6 +91,12 @@ class SaveBest(MonitorCallback):
         super().__init__(monitor, mode, min_delta)
         self.path = Path(path)
         self.metadata = _metadata(metadata)
+
+    def on_train_begin(self, trainer: TrainerLike) -> None:
+        super().on_train_begin(trainer)
+        if self.metadata is None:
+            rolling = [cb for cb in trainer.active_callbacks if isinstance(cb, Checkpoint)]
+            self.metadata = rolling[0].metadata if rolling else None
 
     def on_epoch_end(self, trainer: TrainerLike, epoch: int, logs: Mapping[str, Any]) -> None:
         value = self._value(logs)
