@@ -28,18 +28,29 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from common import WORKLOADS, find_mnist  # noqa: E402
+from common import WORKLOADS, BenchError, find_mnist, resolve_workload  # noqa: E402
 
 WORKERS = {
     "descend": ("worker_descend.py", None),
-    "descend-static": ("worker_descend.py", "static"),
+    "descend-numpy": ("worker_descend.py", "numpy-kernels"),
     "torch": ("worker_torch.py", None),
     "torch-fused": ("worker_torch.py", "fused"),
     "jax": ("worker_jax.py", None),
+    "jax-step": ("worker_jax.py", "step"),
     "numpy": ("worker_numpy.py", None),
     "floor": ("worker_floor.py", None),
 }
-NEEDS = {"torch": "torch", "torch-fused": "torch", "jax": "jax"}
+NEEDS = {"torch": "torch", "torch-fused": "torch", "jax": "jax", "jax-step": "jax"}
+CHILDREN: list = []  # every worker and timed process started, stopped on exit or Ctrl-C
+
+
+def stop_children() -> None:
+    """Kill the worker processes that are still running (after Ctrl-C or an error)."""
+    while CHILDREN:
+        proc = CHILDREN.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 class Worker:
@@ -50,11 +61,18 @@ class Worker:
         spec = dict(spec, variant=variant)
         env = dict(os.environ)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        if variant == "numpy-kernels":  # descend's NumPy reference path instead of the C kernels
+            env["DESCEND_KERNELS"] = "numpy"
         self.name = name
+        # A session of its own: Ctrl-C reaches only the orchestrator, which stops the workers
+        # (no traceback from each of them); see stop_children().
         self.proc = subprocess.Popen(
             [python, str(HERE / script), json.dumps(spec)], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, env=env, cwd=str(ROOT))
+            stdout=subprocess.PIPE, text=True, env=env, cwd=str(ROOT), start_new_session=True)
+        CHILDREN.append(self.proc)
         self.info = self._read()
+        if "error" in self.info:
+            raise RuntimeError(self.info["error"])
 
     def _read(self) -> dict:
         line = self.proc.stdout.readline()
@@ -89,9 +107,9 @@ def median(xs):
 
 
 def run_workload(key: str, args, frameworks: list[str]) -> dict:
-    w = WORKLOADS[key]
+    w = resolve_workload(key)
     if w.get("opt") is None:  # inference: no optimizer, so the fused variant is the same
-        frameworks = [f for f in frameworks if f not in ("torch-fused", "descend-static")]
+        frameworks = [f for f in frameworks if f != "torch-fused"]
     spec = dict(workload=w, seed=args.seed, data_dir=str(find_mnist(args.data_dir)),
                 threads=args.threads or None,
                 max_steps=args.max_steps)
@@ -126,8 +144,14 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
         result["frameworks"][wk.name] = dict(
             median_s=median(ts), times_s=ts, median_cpu_s=median(cpus[wk.name]),
             cpu_s=cpus[wk.name], dev_acc=end.get("dev_acc"),
-            peak_rss_mb=end.get("peak_rss_mb"), info=wk.info)
+            peak_rss_mb=end.get("peak_rss_mb"), info=wk.info,
+            params_sha256=end.get("params_sha256"))
     fw = result["frameworks"]
+    if "descend" in fw and "descend-numpy" in fw:
+        # Same data, weights and number of epochs: the compiled and the NumPy kernels must
+        # have produced the very same parameters.
+        result["c_numpy_bit_identical"] = (
+            fw["descend"]["params_sha256"] == fw["descend-numpy"]["params_sha256"])
 
     def ratio(a, b, key="median_s"):
         if a in fw and b in fw and fw[a][key] and fw[b][key]:
@@ -139,7 +163,10 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
         "descend/torch-fused": ratio("descend", "torch-fused"),
         "descend/floor": ratio("descend", "floor"),
         "descend/jax": ratio("descend", "jax"),
-        "descend-static/floor": ratio("descend-static", "floor"),
+        "descend-numpy/floor": ratio("descend-numpy", "floor"),
+        "descend/jax-step": ratio("descend", "jax-step"),
+        "jax/floor": ratio("jax", "floor"),
+        "jax-step/floor": ratio("jax-step", "floor"),
         "descend/numpy": ratio("descend", "numpy"),
         "numpy/floor": ratio("numpy", "floor"),
         "torch/floor": ratio("torch", "floor"),
@@ -156,14 +183,26 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
     return result
 
 
+def descend_kernels(python: str) -> str:
+    """descend.kernels.describe() of the interpreter the workers run (which path they use)."""
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([python, "-c", "import descend.kernels as k; print(k.describe())"],
+                         capture_output=True, text=True, env=env, cwd=str(ROOT))
+    return "descend " + (out.stdout.strip() or f"kernels: unknown ({out.stderr.strip()[-200:]})")
+
+
 def time_process(cmd: list[str], env: dict | None = None) -> tuple[float, float, int]:
     """Wall time (s) and peak RSS (MB) of one whole child process, and its exit code."""
     import subprocess
 
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                            cwd=str(ROOT))
+                            cwd=str(ROOT), start_new_session=True)
+    CHILDREN.append(proc)
     _, status, usage = os.wait4(proc.pid, 0)
+    CHILDREN.remove(proc)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
@@ -241,35 +280,51 @@ def fmt(x, spec=".3f"):
     return "-" if x is None else format(x, spec)
 
 
+COLUMNS = [("descend", "descend"), ("descend-numpy", "descend NumPy kernels"),
+           ("torch", "PyTorch"), ("torch-fused", "PyTorch fused"), ("jax", "JAX scan"),
+           ("jax-step", "JAX per-step"), ("numpy", "hand NumPy"), ("floor", "matmul floor")]
+
+
+def spread(fw: dict, a: str, b: str) -> str:
+    """Median [min-max] over the timed epochs of the epoch-by-epoch ratio a / b (epochs of
+    a and b with the same index ran one right after the other)."""
+    if a not in fw or b not in fw:
+        return "-"
+    pairs = [x / y for x, y in zip(fw[a]["times_s"], fw[b]["times_s"]) if y]
+    if not pairs:
+        return "-"
+    return f"{median(pairs):.2f} [{min(pairs):.2f}-{max(pairs):.2f}]"
+
+
 def report(results: dict) -> str:
-    lines = []
-    head = ("| workload | descend s | PyTorch s | PyTorch fused s | JAX s | hand NumPy s | matmul floor s | "
-            "descend/PyTorch | descend/floor | dev acc descend / PyTorch | peak RSS MB descend / PyTorch |")
-    lines += [head, "|" + "---|" * head.count("|")[:-1] if False else "|" + "---|" * (head.count("|") - 1)]
+    lines = [results.get("kernels", ""), ""]
+    present = [(k, name) for k, name in COLUMNS
+               if any(k in r["frameworks"] for r in results["workloads"].values())]
+    head = ("| workload | " + " | ".join(f"{name} s" for _, name in present)
+            + " | descend/floor | descend/hand NumPy | JAX scan/floor | descend/PyTorch "
+            "| C = NumPy kernels (params) | dev acc descend / PyTorch | peak RSS MB descend / PyTorch |")
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    blank = " |" * (head.count("|") - 2)
     for key, r in results["workloads"].items():
         fw = r["frameworks"]
 
-        def m(name):
-            return fw[name]["median_s"] if name in fw else None
+        def get(name, field):
+            return fw[name][field] if name in fw else None
 
-        def acc(name):
-            return fw[name]["dev_acc"] if name in fw else None
-
-        def mem(name):
-            return fw[name]["peak_rss_mb"] if name in fw else None
-
+        same = r.get("c_numpy_bit_identical")
         lines.append(
-            f"| {key} | {fmt(m('descend'))} | {fmt(m('torch'))} | {fmt(m('torch-fused'))} | "
-            f"{fmt(m('jax'))} | {fmt(m('numpy'))} | {fmt(m('floor'))} | {fmt(r['ratios']['descend/torch'], '.2f')} | "
-            f"{fmt(r['ratios']['descend/floor'], '.2f')} | {fmt(acc('descend'), '.4f')} / "
-            f"{fmt(acc('torch'), '.4f')} | {fmt(mem('descend'), '.0f')} / {fmt(mem('torch'), '.0f')} |")
+            f"| {key} | " + " | ".join(fmt(get(k, "median_s")) for k, _ in present)
+            + f" | {spread(fw, 'descend', 'floor')} | {spread(fw, 'descend', 'numpy')} | "
+            f"{spread(fw, 'jax', 'floor')} | {spread(fw, 'descend', 'torch')} | "
+            f"{'-' if same is None else ('identical' if same else 'DIFFERENT')} | "
+            f"{fmt(get('descend', 'dev_acc'), '.4f')} / {fmt(get('torch', 'dev_acc'), '.4f')} | "
+            f"{fmt(get('descend', 'peak_rss_mb'), '.0f')} / {fmt(get('torch', 'peak_rss_mb'), '.0f')} |")
         cpu = ", ".join(f"{n} {fmt(fw[n]['median_cpu_s'])}" for n in fw)
-        lines.append(f"|  | CPU s: {cpu}; CPU ratios descend/PyTorch "
-                     f"{fmt(r['ratios']['cpu descend/torch'], '.2f')}, descend/floor "
-                     f"{fmt(r['ratios']['cpu descend/floor'], '.2f')} | | | | | | | | | |")
+        lines.append(f"|  | CPU s: {cpu}; CPU ratio descend/floor "
+                     f"{fmt(r['ratios']['cpu descend/floor'], '.2f')}" + blank)
         if "images_per_s" in fw.get("descend", {}):
             tp = ", ".join(f"{n} {fw[n]['images_per_s']:,.0f}" for n in fw if "images_per_s" in fw[n])
-            lines.append(f"|  | images/s: {tp} | | | | | | | | | |")
+            lines.append(f"|  | images/s: {tp}" + blank)
     imp = results.get("imports")
     if imp:
         lines.append("")
@@ -292,10 +347,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data_dir", default=None,
                    help="directory with MNIST's IDX files (default: $DESCEND_DATA, then the user cache ~/.cache/descend/datasets)")
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
-                   help="comma-separated subset of W1..W5, E2E and IMPORT (default: all)")
-    p.add_argument("--frameworks", default="descend,torch,torch-fused,jax,numpy,floor",
-                   help="comma-separated; those not installed are skipped (also available: "
-                   "descend-static, the recorded-and-replayed step of descend.static)")
+                   help="comma-separated subset of W1..W5, E2E and IMPORT (default: all), or "
+                   "sweep variants BASE@mods: bN batch, wN hidden width, dN hidden layers, "
+                   "e.g. W1@b8,W1@w32 (with ',' inside a variant, separate workloads by ';')")
+    p.add_argument("--frameworks", default="descend,descend-numpy,torch,torch-fused,jax,jax-step,numpy,floor",
+                   help="comma-separated; those not installed are skipped (descend-numpy: "
+                   "descend with DESCEND_KERNELS=numpy, whose final parameters must equal "
+                   "descend's; jax: jit + lax.scan over the epoch; jax-step: a jitted step per batch)")
     p.add_argument("--epochs", type=int, default=5, help="timed epochs per framework")
     p.add_argument("--warmup", type=int, default=1, help="untimed epochs first (JAX compiles)")
     p.add_argument("--max_steps", type=int, default=None, help="cut every epoch to this many steps")
@@ -335,22 +393,43 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
-    return run(parse_args(argv))
+    try:
+        return run(parse_args(argv))
+    except BenchError as error:
+        print(f"benchmarks/bench.py: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("benchmarks/bench.py: interrupted", file=sys.stderr)
+        return 130
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the benchmark with parsed options (``descend bench`` calls this)."""
+    """Run the benchmark with parsed options (``descend bench`` calls this).
+
+    Bad options and missing data raise ``BenchError`` (one line); Ctrl-C stops every worker
+    and raises KeyboardInterrupt to the caller, which reports it in one line."""
+    try:
+        return _run(args)
+    finally:
+        stop_children()
+
+
+def _run(args: argparse.Namespace) -> int:
     import platform
 
     args = finish_args(args)
-    keys = [k.strip().upper() for k in args.workloads.split(",") if k.strip()]
-    unknown = [k for k in keys if k not in WORKLOADS and k not in ("E2E", "IMPORT")]
-    if unknown:
-        raise SystemExit(f"unknown workload(s) {unknown}: choose from {list(WORKLOADS)}, E2E, IMPORT")
+    keys = [k.strip().upper() for k in args.workloads.split(";" if ";" in args.workloads else ",")
+            if k.strip()]
+    unknown = [k for k in keys if resolve_workload(k) is None and k not in ("E2E", "IMPORT")]
+    if unknown or not keys:
+        raise BenchError(f"--workloads: unknown workload(s) {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(WORKLOADS)}, E2E, IMPORT, or a sweep variant "
+                         "such as W1@b8 or W1@w2048,d2 (separate such lists with ';')")
     wanted = [f.strip() for f in args.frameworks.split(",") if f.strip()]
     bad = [f for f in wanted if f not in WORKERS]
-    if bad:
-        raise SystemExit(f"unknown framework(s) {bad}: choose from {list(WORKERS)}")
+    if bad or not wanted:
+        raise BenchError(f"--frameworks: unknown framework(s) {', '.join(bad) or '(none given)'}; "
+                         f"choose from {', '.join(WORKERS)}")
     frameworks = [f for f in wanted if available(f)]
     skipped = [f for f in wanted if f not in frameworks]
     find_mnist(args.data_dir)  # fail early with the message that says where it looked
@@ -361,11 +440,12 @@ def run(args: argparse.Namespace) -> int:
         settings=dict(epochs=args.epochs, warmup=args.warmup, max_steps=args.max_steps,
                       seed=args.seed, frameworks=frameworks, skipped=skipped),
         workloads={})
+    results["kernels"] = descend_kernels(args.python)
     if skipped:
         print(f"not installed, skipped: {', '.join(skipped)}", file=sys.stderr)
     for key in keys:
         print(f"running {key} ...", file=sys.stderr, flush=True)
-        if key in WORKLOADS:
+        if resolve_workload(key) is not None:
             results["workloads"][key] = run_workload(key, args, frameworks)
         elif key == "IMPORT":
             results["imports"] = run_imports(args)

@@ -37,8 +37,42 @@ WORKLOADS = {
                what="inference of 784-128-10 ReLU on the 10,000 test images, batch 1,000"),
 }
 
+def resolve_workload(key: str) -> dict | None:
+    """The workload named ``key``: one of WORKLOADS, or a variant of one for the scaling sweep,
+    ``BASE@mods`` with mods joined by ``,``: ``bN`` batch N, ``wN`` every hidden layer N wide,
+    ``dN`` N hidden layers (e.g. ``W1@b8``, ``W1@w2048``, ``W2@d4,w256``). None if unknown."""
+    base, _, mods = key.partition("@")
+    w = WORKLOADS.get(base)
+    if w is None:
+        return None
+    w = dict(w, hp=dict(w["hp"]))
+    if not mods:
+        return w
+    hidden = w["sizes"][1:-1]
+    width, depth = hidden[0], len(hidden)
+    for mod in mods.split(","):
+        kind, value = mod[:1].lower(), mod[1:]
+        if kind not in "bwd" or not value.isdigit() or int(value) < 1:
+            return None
+        if kind == "b":
+            w["batch"] = int(value)
+        elif kind == "w":
+            width = int(value)
+        else:
+            depth = int(value)
+    w["sizes"] = [w["sizes"][0]] + [width] * depth + [w["sizes"][-1]]
+    w["what"] = (f"{'-'.join(map(str, w['sizes']))} {w['act']}, batch {w['batch']}, "
+                 f"{w['opt']} {w['hp']} (sweep variant of {base})")
+    return w
+
+
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+class BenchError(Exception):
+    """A bad option or missing input of the benchmark: one line, printed without a traceback
+    (``descend bench`` turns it into its ``error:`` line, bench.py prints it and exits 2)."""
 
 
 def find_mnist(data_dir: str | None) -> Path:
@@ -52,7 +86,10 @@ def find_mnist(data_dir: str | None) -> Path:
             tried.append(str(d))
             if all((d / f).exists() or (d / (f + ".gz")).exists() for f in MNIST_FILES):
                 return d
-    raise SystemExit("benchmark: MNIST not found; looked in " + ", ".join(tried)
+    if data_dir and not Path(data_dir).is_dir():
+        raise BenchError(f"--data_dir {data_dir}: no such directory; pass the directory holding "
+                         "MNIST's four IDX files (gzipped or not)")
+    raise BenchError("MNIST not found; looked in " + ", ".join(tried)
                      + ". Pass --data_dir DIR holding the four IDX files (gzipped or not).")
 
 
@@ -127,7 +164,9 @@ def serve(spec: dict, runner) -> None:
             runner.epoch(spec.get("max_steps"))
             send(dict(epoch_s=time.perf_counter() - start, cpu_s=time.process_time() - cpu))
         elif cmd == "finish":
-            send(dict(dev_acc=runner.evaluate(), peak_rss_mb=peak_rss_mb()))
+            fingerprint = getattr(runner, "fingerprint", None)
+            send(dict(dev_acc=runner.evaluate(), peak_rss_mb=peak_rss_mb(),
+                      params_sha256=fingerprint() if fingerprint else None))
             return
         else:
             send(dict(error=f"unknown command {cmd!r}"))

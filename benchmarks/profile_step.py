@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WORKLOADS, find_mnist, set_blas_threads  # noqa: E402
+from common import find_mnist, resolve_workload, set_blas_threads  # noqa: E402
 from worker_descend import DescendRunner  # noqa: E402
 
 
@@ -61,7 +61,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--data_dir", default=None)
     args = p.parse_args()
-    spec = dict(workload=WORKLOADS[args.workload], seed=0, data_dir=str(find_mnist(args.data_dir)),
+    spec = dict(workload=resolve_workload(args.workload), seed=0, data_dir=str(find_mnist(args.data_dir)),
                 threads=args.threads, _t0=time.perf_counter())
     runner = DescendRunner(spec)
     print(set_blas_threads(args.threads))

@@ -43,16 +43,12 @@ class DescendRunner:
             self.opt = optim.Adam(self.model.parameters(), **hp)
         elif w["opt"] == "sgd":
             self.opt = optim.SGD(self.model.parameters(), **hp)
-        self.step = None
-        if spec.get("variant") == "static" and self.opt is not None:
-            from descend.static import compile_step
-
-            model = self.model
-            self.step = compile_step(lambda x, y: cross_entropy(model(x), y), list(model.parameters()))
         self.batch = w["batch"]
         self.passes = w.get("passes", 1)
         self.rng = shuffle_rng(spec["seed"])
-        self.info = dict(import_s=self.import_s, blas=blas)
+        import descend.kernels
+
+        self.info = dict(import_s=self.import_s, blas=blas, kernels=descend.kernels.describe())
 
     def epoch(self, max_steps):
         ds, model, opt, ce = self.ds, self.model, self.opt, self.cross_entropy
@@ -71,12 +67,18 @@ class DescendRunner:
             if max_steps is not None and i >= max_steps:
                 break
             opt.zero_grad(set_to_none=True)
-            if self.step is not None:
-                self.step(xb, yb)
-            else:
-                loss = ce(model(xb), yb)
-                loss.backward()
+            loss = ce(model(xb), yb)
+            loss.backward()
             opt.step()
+
+    def fingerprint(self):
+        """SHA-256 of every parameter's bytes, in order: equal iff the parameters are identical."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for p in self.model.parameters():
+            h.update(p.data.tobytes())
+        return h.hexdigest()
 
     def evaluate(self):
         ds = self.ds

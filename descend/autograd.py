@@ -329,19 +329,43 @@ class HookHandle:
 
 def _accumulate_leaf(leaf, g: np.ndarray) -> None:
     """Add ``g`` into ``leaf.grad``: in place into an existing array; when there is none,
-    into the leaf's registered gradient buffer (``_grad_buffer``, a view of an optimizer's
-    flat buffer: one copy, no zero-fill and no later copy into the buffer), else into a
-    fresh copy."""
+    into the leaf's gradient buffer (see ``set_grad_buffer``) if it has one, else into a fresh
+    copy. A ``g`` that *is* the buffer (an op wrote it there, see ``grad_destination``)
+    becomes ``leaf.grad`` without a copy."""
     grad = leaf.grad
     if grad is not None:
         np.add(grad, g, out=grad, casting="unsafe")
         return
     buffer = grad_buffer(leaf)
-    if buffer is not None:
-        np.copyto(buffer, g, casting="unsafe")
-        leaf.grad = buffer
-    else:
+    if buffer is None:
         leaf.grad = np.array(g, dtype=leaf.data.dtype, copy=True)
+        return
+    if g is not buffer:
+        np.copyto(buffer, g, casting="unsafe")
+    leaf.grad = buffer
+
+
+# ----------------------------------------------------------- gradient buffers (optimizers)
+# The one way gradients reach an optimizer's flat buffer without extra copies:
+#   1. the optimizer registers each parameter's view of its flat gradient buffer with
+#      ``set_grad_buffer(param, view)``;
+#   2. when backward reaches a leaf whose ``grad`` is None, the engine writes the gradient
+#      into that view and makes it ``leaf.grad`` (``_accumulate_leaf``); with an existing
+#      ``grad`` it adds in place, so a zero-filled buffer stays the same array;
+#   3. an op that can compute an input's gradient straight into memory (``Linear``'s
+#      ``matmul(..., out=)``) asks ``grad_destination(leaf)`` for the view, writes it and
+#      returns it as that input's gradient; the engine sees it is the buffer and skips the copy.
+
+
+def set_grad_buffer(leaf, buffer: np.ndarray | None) -> None:
+    """Register ``buffer`` (an array of the leaf's shape and dtype, or None to unregister) as
+    where backward puts ``leaf``'s gradient when ``leaf.grad`` is None."""
+    if buffer is not None and (buffer.shape != leaf.data.shape or buffer.dtype != leaf.data.dtype):
+        raise ValueError(
+            f"a gradient buffer must have the leaf's shape {leaf.data.shape} and dtype "
+            f"{leaf.data.dtype}, got {buffer.shape} {buffer.dtype}"
+        )
+    leaf._grad_buffer = buffer
 
 
 def grad_buffer(leaf):
@@ -349,5 +373,18 @@ def grad_buffer(leaf):
     None. It must have the leaf's shape and dtype; anything else is ignored."""
     buffer = getattr(leaf, "_grad_buffer", None)
     if buffer is None or buffer.shape != leaf.data.shape or buffer.dtype != leaf.data.dtype:
+        return None
+    return buffer
+
+
+def grad_destination(leaf, dtype=None):
+    """Where an op may write ``leaf``'s gradient itself (then returning that array as the
+    gradient): its registered, C-contiguous buffer when ``leaf`` is a leaf without a
+    ``grad`` yet and without hooks (the engine runs those on the gradient before storing it)
+    (and the buffer has ``dtype``, if given); else None (return a fresh array)."""
+    if leaf._ctx is not None or leaf.grad is not None or getattr(leaf, "_hooks", None) is not None:
+        return None
+    buffer = grad_buffer(leaf)
+    if buffer is None or (dtype is not None and buffer.dtype != dtype) or not buffer.flags.c_contiguous:
         return None
     return buffer

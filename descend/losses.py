@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from .kernels.elementwise import softmax_xent_grad, softmax_xent_shift
 from .nn.module import Module
 from .tensor import Function, Tensor
 
@@ -406,21 +407,18 @@ class SoftmaxCrossEntropy(Function):
     Forward: one pass of log-softmax, saving e = exp(z - max z) and its row sums s.
     Backward: p = e * (g / s) is a fresh array, and the labels' entries are decreased in place.
     With few classes (the common case, e.g. 10) the rows are short and NumPy reduces along
-    them slowly, so the work is done on a transposed (C, N) copy, reducing across rows.
+    them slowly, so the work is done on a transposed (C, N) copy, reducing across rows; the
+    shift-and-transpose and the gradient are then single passes
+    (``descend.kernels.softmax_xent_shift`` / ``softmax_xent_grad``), exp, the sums and log
+    stay NumPy's.
     """
-
-    def replay_check(self, z, labels, **kwargs):
-        """Re-validate new labels when ``descend.static`` replays this op."""
-        _as_labels("cross_entropy", labels, *z.shape)
 
     def forward(self, z, labels, smoothing, reduction):
         n, classes = z.shape
         rows = np.arange(n)
         self.transposed = transposed = classes <= _TRANSPOSE_MAX_CLASSES
         if transposed:
-            e = np.array(z.T, order="C")  # a fresh (C, N) copy
-            e -= np.maximum.reduce(e, axis=0)
-            picked = e[labels, rows]
+            e, picked = softmax_xent_shift(z, labels)  # a fresh (C, N) array, one pass
         else:
             e = z - np.maximum.reduce(z, axis=1, keepdims=True)
             picked = e[rows, labels]
@@ -442,11 +440,13 @@ class SoftmaxCrossEntropy(Function):
         n = self.rows.shape[0]
         up = _scale(grad, self.reduction, n)
         coef = up / self.s
+        eps = self.smoothing
+        if self.transposed and not eps:
+            return softmax_xent_grad(self.e, coef, self.labels, up), None
         if self.transposed:
             p = np.multiply(self.e.T, coef[:, None], order="C")
         else:
             p = np.multiply(self.e, coef[:, None])
-        eps = self.smoothing
         if eps:
             classes = p.shape[1]
             p[self.rows, self.labels] -= up * (1 - eps)
@@ -515,10 +515,6 @@ def cross_entropy(
 
 class NLL(Function):
     """l = -log_p[y];  dl/dlog_p = -onehot(y)."""
-
-    def replay_check(self, log_p, labels, **kwargs):
-        """Re-validate new labels when ``descend.static`` replays this op."""
-        _as_labels("nll_loss", labels, *log_p.shape)
 
     def forward(self, log_p, labels, reduction):
         self.shape, self.labels, self.reduction = log_p.shape, labels, reduction

@@ -64,9 +64,6 @@ class Function:
         out = _new(Tensor)
         out.data = data
         out.grad = None
-        if _recorder is not None:  # descend.static is recording a step
-            fn.inputs = inputs
-            _recorder.append((fn, kwargs, out))
         if _GradMode.enabled:
             for t in inputs:
                 if t.requires_grad:
@@ -91,8 +88,6 @@ def _same_kind(error: ValueError, message: str) -> ValueError:
 
 
 _new = object.__new__
-# A list while ``descend.static`` records a step: every op applied is appended to it.
-_recorder: list | None = None
 # Every recorded op gets the next number; an op's inputs are recorded before it, so
 # decreasing numbers are a reverse topological order for the backward pass.
 _sequence = itertools.count()

@@ -30,7 +30,7 @@ def test_quick_run_writes_json(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--max_steps", "5",
-         "--workloads", "W1,W5,IMPORT", "--frameworks", "descend,descend-static,torch,jax,numpy,floor", "--json", str(out), "--data_dir", _mnist_dir()],
+         "--workloads", "W1,W5,IMPORT", "--frameworks", "descend,descend-numpy,torch,jax,jax-step,numpy,floor", "--json", str(out), "--data_dir", _mnist_dir()],
         capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -51,3 +51,54 @@ def test_descend_bench_command_is_registered():
     if "bench" not in COMMANDS:
         _discover_commands()
     assert "bench" in COMMANDS
+
+
+# ------------------------------------------------------- errors: one line, no traceback
+def _descend(*args, **kwargs):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "descend", *args], capture_output=True,
+                          text=True, env=env, timeout=120, **kwargs)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--data_dir", "/nonexistent"], "--data_dir /nonexistent: no such directory"),
+    (["--workloads", "W9"], "--workloads: unknown workload(s) W9; choose from W1"),
+    (["--frameworks", "tensorflow"], "--frameworks: unknown framework(s) tensorflow; choose from descend"),
+])
+def test_bench_errors_are_one_clear_line(args, message, tmp_path):
+    proc = _descend("bench", "--quick", "--json", "-", *args, cwd=str(tmp_path))
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("descend bench: error: "), proc.stderr
+    assert message in lines[0]
+    assert "Traceback" not in proc.stderr and not list(tmp_path.iterdir())
+
+
+def test_harness_script_errors_are_one_clear_line():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--workloads", "W9"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("benchmarks/bench.py: error: --workloads: unknown workload(s) W9; "
+                                          "choose from W1, W2, W3, W4, W5, E2E, IMPORT, or a sweep variant")
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_during_start_up_is_a_clean_interrupt(tmp_path):
+    import signal
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "descend", "bench", "--quick", "--workloads", "W1,W2",
+         "--frameworks", "descend,numpy,floor", "--json", "-", "--data_dir", _mnist_dir()],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(tmp_path),
+        start_new_session=True)
+    # Wait until the harness is starting its workers, then press Ctrl-C (SIGINT to the
+    # terminal's process group, which is this session).
+    line = proc.stderr.readline()
+    assert "running W1" in line, line
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().endswith("descend bench: interrupted"), err

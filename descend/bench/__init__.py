@@ -2,5 +2,6 @@
 
 The harness itself (``benchmarks/bench.py`` and its worker scripts) lives outside the
 package because its workers import PyTorch and JAX, which descend never imports; this
-package only registers the subcommand and finds the harness in a source checkout.
+package is the layer that names it; the subcommand itself is registered by
+``descend/cli/bench.py``, which finds the harness in a source checkout.
 """

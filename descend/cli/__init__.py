@@ -273,7 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     from .. import __version__
 
-    parser.add_argument("--version", action="version", version=f"descend {__version__}")
+    from ..kernels import describe as kernels_path
+
+    parser.add_argument("--version", action="version",
+                        version=f"descend {__version__} ({kernels_path()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
     for cmd in COMMANDS.values():
         p = parser.commands[cmd.name] = sub.add_parser(

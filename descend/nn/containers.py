@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from .activation import ReLU, Tanh
+from .linear import Linear
 from .module import Module
+
+_FUSED = {ReLU: "relu", Tanh: "tanh"}
 
 __all__ = ["Sequential"]
 
@@ -35,8 +39,18 @@ class Sequential(Module):
         return self
 
     def forward(self, x: Any) -> Any:
-        for layer in self._modules.values():
+        layers = list(self._modules.values())
+        i, n = 0, len(layers)
+        while i < n:
+            layer = layers[i]
+            # A Linear layer followed by a ReLU or Tanh layer (exactly those classes) runs as
+            # one fused op: the same function, one pass less each way (see ops.linalg.Linear).
+            if i + 1 < n and type(layer) is Linear and type(layers[i + 1]) in _FUSED:
+                x = layer.forward(x, activation=_FUSED[type(layers[i + 1])])
+                i += 2
+                continue
             x = layer(x)
+            i += 1
         return x
 
     def __len__(self) -> int:

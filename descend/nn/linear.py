@@ -54,7 +54,9 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: Any, activation: str | None = None) -> Tensor:
+        """x W + b, or act(x W + b) in one fused op for ``activation`` "relu" or "tanh"
+        (``Sequential`` passes the activation of a following ``ReLU``/``Tanh`` layer)."""
         weight = self.weight
         if not isinstance(x, Tensor):
             x = Tensor._make(np.asarray(x, dtype=weight.data.dtype), False, None)
@@ -73,10 +75,10 @@ class Linear(Module):
             )
         if len(shape) == 1:
             # A single example: the fused op's weight gradient expects a batch axis.
-            return self.forward(x.reshape(1, -1)).reshape(-1)
+            return self.forward(x.reshape(1, -1), activation).reshape(-1)
         if self.bias is None:
-            return _LinearOp.apply(x, weight)
-        return _LinearOp.apply(x, weight, self.bias)
+            return _LinearOp.apply(x, weight, activation=activation)
+        return _LinearOp.apply(x, weight, self.bias, activation=activation)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

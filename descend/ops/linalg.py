@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import grad_buffer
+from ..autograd import grad_destination
+from ..kernels.elementwise import ACTIVATIONS, activation_backward, bias_activation_
 from ..tensor import Function
 
 
@@ -54,61 +55,69 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    """y = x W + b for x of shape (N, in), W (in, out), b (out,), in one op:
-    dL/dx = G W^T, dL/dW = x^T G, dL/db = sum over the batch of G.
+    """y = act(x W + b) for x of shape (N, in), W (in, out), b (out,), in one op, where act is
+    the identity (``activation=None``), ``"relu"`` or ``"tanh"``:
+    with G = dL/dy and Z = x W + b, dL/dZ = G act'(Z) (relu' = [y > 0], tanh' = 1 - y^2,
+    from the saved output y), dL/dx = dL/dZ W^T, dL/dW = x^T dL/dZ, dL/db = sum over the
+    batch of dL/dZ.
 
-    When W (or b) is a leaf whose ``grad`` is None and that has a registered gradient buffer
-    (an optimizer's flat buffer, see ``autograd.grad_buffer``), its gradient is written
-    straight into the buffer (``matmul(..., out=)``) instead of being returned for the engine
-    to copy there: the same numbers, one pass less over the parameters.
+    The bias addition and the activation are one pass (``descend.kernels.bias_activation_``),
+    and so are the activation's derivative and the bias gradient's sum
+    (``descend.kernels.activation_backward``). Gradients of W and b go straight into the
+    optimizer's flat buffer when it has one (``autograd.grad_destination``): the same numbers,
+    one pass less over the parameters.
     """
 
-    def forward(self, x, weight, bias=None):
+    def forward(self, x, weight, bias=None, activation=None):
         _check_matmul(x, weight)
         self.x, self.weight = x, weight
         out = x @ weight
-        if bias is not None:
-            out += bias
+        self.activation = activation
+        if activation is None:
+            if bias is not None:
+                out += bias
+            return out
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}: choose from {', '.join(ACTIVATIONS)} or None")
+        bias_activation_(out, bias, activation)
+        self.out = out
         return out
 
     def backward(self, grad):
         inputs = self.inputs
         x = self.x
+        b = inputs[2] if len(inputs) > 2 and inputs[2].requires_grad else None
+        grad_b = None
+        if self.activation is not None:
+            if b is not None and grad.dtype == b.data.dtype == self.out.dtype:
+                grad_b = grad_destination(b, grad.dtype)
+                if grad_b is None:
+                    grad_b = np.empty(b.data.shape, dtype=grad.dtype)
+                grad = activation_backward(grad, self.out, self.activation, grad_b)
+            else:
+                grad = activation_backward(grad, self.out, self.activation)
         grad_x = grad @ self.weight.T if inputs[0].requires_grad else None
-        grad_w = grad_b = None
+        grad_w = None
         if x.ndim != 2:  # one example (in,), or leading batch axes (..., in): as (rows, in)
             x = x.reshape(-1, x.shape[-1])
             grad = grad.reshape(-1, grad.shape[-1])
         w = inputs[1]
         if w.requires_grad:
-            buffer = _direct_buffer(w)
-            if buffer is None:
+            grad_w = grad_destination(w)
+            if grad_w is None:
                 grad_w = x.T @ grad
             else:
-                np.matmul(x.T, grad, out=buffer)
-                w.grad = buffer
-        if len(inputs) > 2 and inputs[2].requires_grad:
+                np.matmul(x.T, grad, out=grad_w)
+        if b is not None and grad_b is None:
             # The sum over the batch as ones(N) @ G: a BLAS product is about twice as fast
             # as np.add.reduce along axis 0, for small and large batches alike.
-            b = inputs[2]
             ones = _ones(grad.shape[0], grad.dtype)
-            buffer = _direct_buffer(b, grad.dtype)
-            if buffer is None:
+            grad_b = grad_destination(b, grad.dtype)
+            if grad_b is None:
                 grad_b = np.dot(ones, grad)
             else:
-                np.dot(ones, grad, out=buffer)
-                b.grad = buffer
+                np.dot(ones, grad, out=grad_b)
         return grad_x, grad_w, grad_b
-
-
-def _direct_buffer(t, dtype=None):
-    """The buffer to write ``t``'s gradient into directly, or None (then return it)."""
-    if t._ctx is not None or t.grad is not None or getattr(t, "_hooks", None) is not None:
-        return None  # (a leaf with hooks gets its gradient through the engine, which runs them)
-    buffer = grad_buffer(t)
-    if buffer is None or (dtype is not None and buffer.dtype != dtype) or not buffer.flags.c_contiguous:
-        return None
-    return buffer
 
 
 _ONES: dict = {}

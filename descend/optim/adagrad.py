@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import numpy as np
-
 from .optimizer import Optimizer, Run, check_lr, check_real
+from .transforms import (
+    add_decayed_weights, apply_updates, chain, scale_by_adagrad, scale_by_learning_rate,
+)
 
 __all__ = ["Adagrad"]
 
@@ -59,29 +60,20 @@ class Adagrad(Optimizer):
         check_real(name, "eps", hp["eps"])
 
     def _update(self, hp: dict[str, Any], lr: float, t: int, run: Run) -> None:
-        p, g = run.p, run.g
-        wd = hp["weight_decay"]
-        if wd != 0.0:
-            d = run.tmp(0)
-            np.multiply(p, wd, out=d)
-            np.add(g, d, out=d)
-        else:
-            d = g
-        clr = lr / (1 + (t - 1) * hp["lr_decay"])
-        r = run.state("sum", hp["initial_accumulator_value"])
-        a = run.tmp(1)
-        np.multiply(d, d, out=a)
-        np.add(r, a, out=r)  # r <- r + g^2
-        if self.variant == "lecture":
-            np.add(r, hp["eps"], out=a)
-            np.sqrt(a, out=a)
-            np.divide(clr, a, out=a)  # alpha / sqrt(r + eps)
-            np.multiply(a, d, out=a)
-            np.subtract(p, a, out=p)
+        wd, eps = hp["weight_decay"], hp["eps"]
+        lecture = self.variant == "lecture"
+        run.lr = lr / (1 + (t - 1) * hp["lr_decay"])  # the decayed learning rate clr
+        run.t = t
+        initial = hp["initial_accumulator_value"]
+        kernels = run.kernels()
+        if kernels is None:
+            chain(
+                add_decayed_weights(wd),
+                scale_by_adagrad(eps, lecture, initial),
+                scale_by_learning_rate(),
+                apply_updates(),
+            )(run.g, run)
             return
-        np.sqrt(r, out=a)
-        np.add(a, hp["eps"], out=a)  # sqrt(r) + eps
-        b = run.tmp(2)
-        np.multiply(d, -clr, out=b)
-        np.divide(b, a, out=b)
-        np.add(p, b, out=p)
+        # The same chain as one pass (descend/kernels/_fused.c), with the same scalars.
+        kernels.adagrad(run.p, run.g, run.state("sum", initial), run.is64, lecture, wd != 0.0,
+                        wd, eps, run.step_size())

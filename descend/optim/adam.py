@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import numpy as np
-
-from .optimizer import Optimizer, Run, check_bool, check_lr, check_real, lerp_
+from .optimizer import Optimizer, Run, check_bool, check_lr, check_real
+from .transforms import (
+    adam_scalars, add_decayed_weights, apply_updates, chain, decay_weights, scale_by_adam,
+    scale_by_learning_rate,
+)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -71,57 +73,30 @@ class Adam(Optimizer):
         check_bool(name, "amsgrad", hp["amsgrad"])
 
     def _update(self, hp: dict[str, Any], lr: float, t: int, run: Run) -> None:
-        p, g = run.p, run.g
         beta1, beta2 = hp["betas"]
-        eps, wd = hp["eps"], hp["weight_decay"]
+        eps, wd, amsgrad = hp["eps"], hp["weight_decay"], hp["amsgrad"]
         lecture = self.variant == "lecture"
-        d = g
-        if wd != 0.0:
-            if self._decoupled:
-                np.multiply(p, 1 - lr * wd, out=p)
-            else:
-                d = run.tmp(0)
-                np.multiply(p, wd, out=d)
-                np.add(g, d, out=d)
-        s = run.state("exp_avg")
-        r = run.state("exp_avg_sq")
-        a = run.tmp(1)
-        if lecture:
-            np.multiply(s, beta1, out=s)
-            np.multiply(d, 1 - beta1, out=a)
-            np.add(s, a, out=s)  # s <- beta1 s + (1 - beta1) g
-            np.multiply(d, d, out=a)
-            np.multiply(a, 1 - beta2, out=a)
-        else:
-            lerp_(s, d, 1 - beta1, a)
-            np.multiply(d, 1 - beta2, out=a)
-            np.multiply(a, d, out=a)
-        np.multiply(r, beta2, out=r)
-        np.add(r, a, out=r)  # r <- beta2 r + (1 - beta2) g^2
-        if hp["amsgrad"]:
-            r_max = run.state("max_exp_avg_sq")
-            np.maximum(r_max, r, out=r_max)
-            r = r_max
-        bias_correction1 = 1 - beta1**t
-        bias_correction2 = 1 - beta2**t
-        if lecture:
-            b = run.tmp(2)
-            np.divide(r, bias_correction2, out=a)  # r_hat
-            np.add(a, eps, out=a)
-            np.sqrt(a, out=a)
-            np.divide(lr, a, out=a)  # alpha / sqrt(r_hat + eps)
-            np.divide(s, bias_correction1, out=b)  # s_hat
-            np.multiply(a, b, out=a)
-            np.subtract(p, a, out=p)
+        run.lr, run.t = lr, t
+        kernels = run.kernels()
+        if kernels is None:
+            chain(
+                decay_weights(wd) if self._decoupled else add_decayed_weights(wd),
+                scale_by_adam(beta1, beta2, eps, amsgrad, lecture),
+                scale_by_learning_rate(),
+                apply_updates(),
+            )(run.g, run)
             return
-        # (lr / bc1) s / (sqrt(r) / c + eps) = (lr c / bc1) s / (sqrt(r) + eps c), c = sqrt(bc2):
-        # the same update with one pass fewer over the buffers (five instead of six).
-        c = bias_correction2**0.5
-        np.sqrt(r, out=a)
-        np.add(a, eps * c, out=a)
-        np.divide(s, a, out=a)
-        np.multiply(a, -lr * c / bias_correction1, out=a)
-        np.add(p, a, out=p)
+        # The same chain as one pass (descend/kernels/_fused.c), with the same scalars.
+        bc2, den_eps, run.factor = adam_scalars(beta1, beta2, eps, t, lecture)
+        w = 1 - beta1
+        kernels.adam(
+            run.p, run.g, run.state("exp_avg"), run.state("exp_avg_sq"),
+            run.state("max_exp_avg_sq") if amsgrad else None,
+            run.is64, lecture, amsgrad, wd != 0.0 and not self._decoupled,
+            wd != 0.0 and self._decoupled, abs(w) >= 0.5,
+            wd, 1 - lr * wd, w, 1 - w, beta1, 1 - beta1, beta2, 1 - beta2, bc2, den_eps,
+            run.step_size(),
+        )
 
 
 class AdamW(Adam):

@@ -2,7 +2,10 @@
 
 Every algorithm (SGD, Adagrad, RMSprop, Adam, AdamW) is a subclass that only says which
 hyperparameters it has, how to validate them and how to update one *run* of parameters: a
-contiguous slice of the group's flat buffers. The base class owns everything else.
+contiguous slice of the group's flat buffers. The update is written as a chain of small NumPy
+transforms (``descend.optim.transforms``, the readable specification) and run by the
+bit-identical fused kernel of ``descend.kernels`` when the compiled path is active
+(``Run.kernels()``). The base class owns everything else.
 
 Flat buffers (the performance design, see docs/optimizers.md):
 
@@ -31,13 +34,16 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..autograd import enable_grad
+from .. import kernels as _kernels
+from ..autograd import enable_grad, set_grad_buffer
 from ..tensor import Tensor
 from .clip import clip_flat_
+from .transforms import lerp_  # noqa: F401 (re-exported: its historical home)
 
 __all__ = ["Optimizer"]
 
 VARIANTS = ("pytorch", "lecture")
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 # ------------------------------------------------------------------------------ validation
@@ -155,8 +161,8 @@ class _FlatGroup:
             dv[...] = p.data
             p.data = dv
             # backward writes a gradient arriving while p.grad is None straight into the
-            # buffer (autograd.grad_buffer), so zero_grad(set_to_none=True) costs nothing
-            p._grad_buffer = gv
+            # buffer (autograd.set_grad_buffer), so zero_grad(set_to_none=True) costs nothing
+            set_grad_buffer(p, gv)
             if p.grad is not None:
                 _copy_grad(p, gv, i)
                 p.grad = gv
@@ -198,7 +204,7 @@ class Run:
     group and the arrays are the buffers themselves.
     """
 
-    __slots__ = ("group", "lo", "hi", "whole", "p", "g")
+    __slots__ = ("group", "lo", "hi", "whole", "p", "g", "lr", "lr_next", "t", "factor")
 
     def __init__(self, group: _FlatGroup, lo: int, hi: int) -> None:
         self.group = group
@@ -207,6 +213,31 @@ class Run:
         self.whole = lo == 0 and hi == group.size
         self.p = group.data if self.whole else group.data[lo:hi]
         self.g = group.grad if self.whole else group.grad[lo:hi]
+        # The scalars of this update, read by the transforms (descend.optim.transforms) and
+        # passed to the fused kernels: the learning rate, the next update's (the lecture's
+        # Nesterov look-ahead), the 1-based update number and a step factor that transforms
+        # may set (Adam's bias correction).
+        self.lr = 0.0
+        self.lr_next = 0.0
+        self.t = 1
+        self.factor = 1.0
+
+    def step_size(self) -> float:
+        """The scalar the update direction is multiplied by: ``-lr * factor``."""
+        return -self.lr * self.factor
+
+    @property
+    def is64(self) -> bool:
+        """Whether the buffers are float64 (else float32; other dtypes never take the C path)."""
+        return self.group.dtype == np.float64
+
+    def kernels(self):
+        """The compiled kernels module when the C path is active and the buffers are
+        float32/float64 (all flat buffers are contiguous), else None."""
+        k = _kernels.fused()
+        if k is None or self.group.dtype not in _FUSED_DTYPES:
+            return None
+        return k
 
     def state(self, name: str, fill: float = 0.0) -> np.ndarray:
         buf = self.group.buffer(name, fill)
@@ -473,7 +504,7 @@ class Optimizer:
         ``None`` grad stays None. ``set_to_none=True`` sets every ``p.grad`` to None (as
         PyTorch 2's default) and is the faster choice: no fill, and backward writes each
         arriving gradient straight into the parameter's view of the flat buffer (the view is
-        registered as the parameter's gradient buffer, see ``autograd.grad_buffer``), where a
+        registered as the parameter's gradient buffer, see ``autograd.set_grad_buffer``), where a
         zero-filled buffer costs a fill plus an addition. A parameter that backward does not
         reach keeps ``grad`` None and is skipped by ``step()``, as in PyTorch. An array taken
         from ``p.grad`` before the reset is that view, so the next backward overwrites it.
@@ -648,18 +679,3 @@ class Optimizer:
             g.state = {key: np.array(arr, dtype=g.dtype, copy=True) for key, arr in saved_state.items()}
         self._step_count = int(step_count)
         self.clip_norm = clip_norm
-
-
-def lerp_(start: np.ndarray, end: np.ndarray, weight: float, tmp: np.ndarray) -> None:
-    """``start <- start + weight * (end - start)`` in place, with PyTorch's ``lerp`` formula.
-
-    PyTorch uses ``end - (end - start) * (1 - weight)`` for ``|weight| >= 0.5``, which is exact
-    at ``weight = 1``. ``tmp`` is scratch of the same shape.
-    """
-    np.subtract(end, start, out=tmp)
-    if abs(weight) < 0.5:
-        np.multiply(tmp, weight, out=tmp)
-        np.add(start, tmp, out=start)
-    else:
-        np.multiply(tmp, 1 - weight, out=tmp)
-        np.subtract(end, tmp, out=start)

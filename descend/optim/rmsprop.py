@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import numpy as np
-
-from .optimizer import Optimizer, Run, check_bool, check_lr, check_real, lerp_
+from .optimizer import Optimizer, Run, check_bool, check_lr, check_real
+from .transforms import (
+    add_decayed_weights, apply_updates, chain, scale_by_learning_rate, scale_by_rms, trace,
+)
 
 __all__ = ["RMSprop"]
 
@@ -71,61 +72,24 @@ class RMSprop(Optimizer):
         check_bool(name, "centered", hp["centered"])
 
     def _update(self, hp: dict[str, Any], lr: float, t: int, run: Run) -> None:
-        p, g = run.p, run.g
-        alpha, eps = hp["alpha"], hp["eps"]
-        wd = hp["weight_decay"]
+        alpha, eps, wd = hp["alpha"], hp["eps"], hp["weight_decay"]
+        mu, centered = hp["momentum"], hp["centered"]
         lecture = self.variant == "lecture"
-        if wd != 0.0:
-            d = run.tmp(0)
-            np.multiply(p, wd, out=d)
-            np.add(g, d, out=d)
-        else:
-            d = g
-        r = run.state("square_avg")
-        a = run.tmp(1)
-        if lecture:
-            np.multiply(d, d, out=a)
-            np.multiply(a, 1 - alpha, out=a)
-        else:
-            np.multiply(d, 1 - alpha, out=a)
-            np.multiply(a, d, out=a)
-        np.multiply(r, alpha, out=r)
-        np.add(r, a, out=r)  # r <- alpha r + (1 - alpha) g^2
-        if hp["centered"]:
-            m = run.state("grad_avg")
-            if lecture:
-                np.multiply(m, alpha, out=m)
-                np.multiply(d, 1 - alpha, out=a)
-                np.add(m, a, out=m)
-            else:
-                lerp_(m, d, 1 - alpha, a)
-            np.multiply(m, m, out=a)
-            np.subtract(r, a, out=a)  # r - m^2
-            if lecture:
-                np.add(a, eps, out=a)
-            np.sqrt(a, out=a)
-        elif lecture:
-            np.add(r, eps, out=a)
-            np.sqrt(a, out=a)
-        else:
-            np.sqrt(r, out=a)
-        if not lecture:
-            np.add(a, eps, out=a)
-        # a is now the denominator
-        momentum = hp["momentum"]
-        if momentum > 0.0:
-            buf = run.state("momentum_buffer")
-            np.multiply(buf, momentum, out=buf)
-            np.divide(d, a, out=a)
-            np.add(buf, a, out=buf)
-            np.multiply(buf, -lr, out=a)
-            np.add(p, a, out=p)
-        elif lecture:
-            np.divide(lr, a, out=a)
-            np.multiply(a, d, out=a)
-            np.subtract(p, a, out=p)
-        else:
-            b = run.tmp(2)
-            np.multiply(d, -lr, out=b)
-            np.divide(b, a, out=b)
-            np.add(p, b, out=p)
+        run.lr, run.t = lr, t
+        kernels = run.kernels()
+        if kernels is None:
+            chain(
+                add_decayed_weights(wd),
+                scale_by_rms(alpha, eps, centered, lecture),
+                trace(mu) if mu > 0.0 else None,
+                scale_by_learning_rate(),
+                apply_updates(),
+            )(run.g, run)
+            return
+        # The same chain as one pass (descend/kernels/_fused.c), with the same scalars.
+        w = 1 - alpha
+        kernels.rmsprop(
+            run.p, run.g, run.state("square_avg"), run.state("grad_avg") if centered else None,
+            run.state("momentum_buffer") if mu > 0.0 else None, run.is64, lecture, wd != 0.0,
+            centered, abs(w) >= 0.5, mu > 0.0, wd, alpha, w, 1 - w, eps, mu, run.step_size(),
+        )

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import numpy as np
-
 from .optimizer import Optimizer, Run, check_bool, check_lr, check_real, lr_value
+from .transforms import (
+    add_decayed_weights, apply_updates, chain, momentum, nesterov_lookahead,
+    scale_by_learning_rate, trace,
+)
 
 __all__ = ["SGD"]
 
@@ -70,51 +72,31 @@ class SGD(Optimizer):
             )
 
     def _update(self, hp: dict[str, Any], lr: float, t: int, run: Run) -> None:
-        p, g = run.p, run.g
-        wd = hp["weight_decay"]
-        momentum = hp["momentum"]
-        if wd != 0.0:
-            d = run.tmp(0)
-            np.multiply(p, wd, out=d)
-            np.add(g, d, out=d)  # g + wd * theta (a new array: p.grad is left as it was)
-        else:
-            d = g
-        if momentum == 0.0:
-            step = run.tmp(1)
-            np.multiply(d, -lr, out=step)
-            np.add(p, step, out=p)
-            return
-        buf = run.state("momentum_buffer")
-        if self.variant == "lecture":
-            if hp["nesterov"]:  # the look-ahead of the next iteration uses its learning rate
-                lr_next = lr_value(self._name, hp["lr"], self._step_count + 1)
-            np.multiply(buf, momentum, out=buf)
-            np.add(buf, d, out=buf)  # v <- beta v + g
-            step = run.tmp(1)
-            if not hp["nesterov"]:
-                np.multiply(buf, lr, out=step)
-                np.subtract(p, step, out=p)  # theta <- theta - alpha v
-                return
-            np.multiply(d, lr, out=step)
-            np.subtract(p, step, out=p)  # theta <- theta - alpha g
-            np.multiply(buf, lr_next * momentum, out=step)
-            np.subtract(p, step, out=p)  # theta <- theta - alpha beta v
-            return
-        if t == 1:
-            np.copyto(buf, d)
-        else:
-            np.multiply(buf, momentum, out=buf)
-            if hp["dampening"] != 0.0:
-                step = run.tmp(1)
-                np.multiply(d, 1.0 - hp["dampening"], out=step)
-                np.add(buf, step, out=buf)
+        wd, mu, nesterov = hp["weight_decay"], hp["momentum"], hp["nesterov"]
+        lecture = self.variant == "lecture"
+        run.lr, run.t = lr, t
+        if lecture and nesterov:  # the look-ahead of the next iteration uses its learning rate
+            run.lr_next = lr_value(self._name, hp["lr"], self._step_count + 1)
+        kernels = run.kernels()
+        if kernels is None:
+            if mu == 0.0:
+                direction = None
+            elif lecture:
+                direction = trace(mu, keep_update=nesterov)
             else:
-                np.add(buf, d, out=buf)
-        step = run.tmp(1)
-        if hp["nesterov"]:
-            np.multiply(buf, momentum, out=step)
-            np.add(d, step, out=step)  # g + momentum * v
-            np.multiply(step, -lr, out=step)
-        else:
-            np.multiply(buf, -lr, out=step)
-        np.add(p, step, out=p)
+                direction = momentum(mu, hp["dampening"], nesterov)
+            chain(
+                add_decayed_weights(wd),
+                direction,
+                scale_by_learning_rate(),
+                apply_updates(),
+                nesterov_lookahead(mu) if lecture and nesterov and mu != 0.0 else None,
+            )(run.g, run)
+            return
+        # The same chain as one pass (descend/kernels/_fused.c), with the same scalars.
+        mode = 0 if mu == 0.0 else (2 if lecture else 1)
+        kernels.sgd(
+            run.p, run.g, run.state("momentum_buffer") if mode else None, run.is64, mode,
+            wd != 0.0, t == 1, hp["dampening"] != 0.0, nesterov,
+            wd, mu, 1.0 - hp["dampening"], run.step_size(), -run.lr_next * mu,
+        )

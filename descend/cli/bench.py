@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..cli import CommandError, register
+from . import CommandError, register
 
 ENV = "DESCEND_BENCHMARKS"
 
@@ -17,7 +17,7 @@ def _harness() -> Path:
     candidates = []
     if os.environ.get(ENV):
         candidates.append(Path(os.environ[ENV]))
-    candidates.append(Path(__file__).resolve().parents[2] / "benchmarks")
+    candidates.append(Path(__file__).resolve().parents[2] / "benchmarks")  # descend/cli/ -> root
     for d in candidates:
         if (d / "bench.py").is_file():
             return d / "bench.py"
@@ -49,7 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     bench = _load()
-    return int(bench.run(args) or 0)
+    try:
+        return int(bench.run(args) or 0)
+    except bench.BenchError as error:
+        raise CommandError(str(error)) from None
 
 
 register(
