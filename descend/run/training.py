@@ -231,6 +231,10 @@ def train(
     stderr = stderr if stderr is not None else sys.stderr
     comm = _comm(config, comm)
     _check_global_batch(config, comm)
+    if config.runtime.plots and comm.size == 1:
+        from ..train.callbacks import Plots
+
+        Plots.prestart()  # a helper imports matplotlib while the data load and the run trains
     with _blas(config.runtime.threads):
         prep, directory = _set_up(config, comm, _resume_from, stderr, _expected_data)
         try:

@@ -3,11 +3,14 @@
 
 The plots are drawn once, when training ends (however it ends), with matplotlib's Agg canvas
 on one reused figure (no pyplot, no display, no global backend switch), and written
-atomically. Importing matplotlib is most of the cost (about 0.8 s, then about 0.1 s per plot,
-on a loaded 2-core machine; benchmarks/trainer_callbacks.py measures it). Importing it in a
-background thread or drawing in a helper process while training runs were both measured and
-both made the run slower overall (the thread competes for the interpreter lock, the process
-for the cores), so the plots are drawn here, once.
+atomically. Importing matplotlib and loading its fonts is most of the cost (about 0.3 s on an
+idle 2-core machine, 0.8 s on a loaded one; then about 0.03 s per plot), so by default a small
+helper process (:func:`serve`) does it while the run trains, on the core that training (one
+BLAS thread by default) leaves idle, then waits; at the end it gets the history and draws. If
+the helper cannot start or fails, the plots are drawn in this process, as they are with
+``background=False`` and under MPI. (A thread was measured too: importing competes with
+training for the interpreter lock and made runs slower.) benchmarks/plots_cost.py measures
+what the plots cost a whole run.
 
 The learning rate is recorded at every update (a float per update, kept in the checkpoint so a
 resumed run plots its whole history); the x axis of every plot is in epochs.
@@ -16,8 +19,11 @@ resumed run plots its whole history); the x axis of every plot is in epochs.
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -25,7 +31,7 @@ import numpy as np
 
 from .base import Callback, TrainerLike
 
-__all__ = ["Plots", "write_plots"]
+__all__ = ["Plots", "write_plots", "serve"]
 
 _METRICS = (("loss", "loss"), ("accuracy", "accuracy"), ("mse", "mean squared error"))
 
@@ -100,18 +106,118 @@ def _finish(fig: Any, ax: Any, ylabel: str, title: str, path: Path) -> Path:
     return _save(fig, path)
 
 
+class _Helper:
+    """A process that imports matplotlib while training runs, then draws one set of plots."""
+
+    def __init__(self) -> None:
+        code = ("import json, sys; sys.path[:] = json.loads(sys.stdin.readline()); "
+                "from descend.train.callbacks.plots import serve; serve()")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, start_new_session=True,  # Ctrl-C goes to the run, which decides
+        )
+        self._send(sys.path)
+
+    def _send(self, value: Any) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(value, default=float) + "\n")
+        self.process.stdin.flush()
+
+    def draw(self, job: dict[str, Any], timeout: float = 120.0) -> list[Path]:
+        """Send the job; the written paths, or an exception (the caller then draws itself)."""
+        try:
+            self._send(job)
+            out, _ = self.process.communicate(timeout=timeout)
+        except BaseException:
+            self.close()
+            raise
+        reply = json.loads(out.strip().splitlines()[-1]) if out.strip() else {"error": "the helper ended"}
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return [Path(p) for p in reply["written"]]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _warm_up() -> None:
+    """Import matplotlib's canvas and draw once, so that its fonts are loaded."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2, 2), dpi=40)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], marker="o", label="x")
+    axes.set_title("x")
+    axes.legend()
+    figure.canvas.draw()
+
+
+def serve() -> None:
+    """The helper process: warm matplotlib up, read one job (a JSON line) from stdin, draw it,
+    and answer ``{"written": [...]}`` or ``{"error": ...}`` on stdout."""
+    try:
+        _warm_up()
+    except ImportError:
+        pass  # write_plots reports it below
+    line = sys.stdin.readline()
+    if not line.strip():
+        return  # the run ended without plots (or died)
+    job = json.loads(line)
+    try:
+        written = write_plots(job["logdir"], job["history"], job["lr"], job["steps_per_epoch"], job["first_update"])
+        reply: dict[str, Any] = {"written": [str(p) for p in written]}
+    except Exception as error:  # noqa: BLE001 (reported to the run, which draws itself)
+        reply = {"error": f"{type(error).__name__}: {error}"}
+    sys.stdout.write(json.dumps(reply) + "\n")
+    sys.stdout.flush()
+
+
+def _under_mpi() -> bool:
+    return any(k in os.environ for k in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS"))
+
+
+def _start_helper() -> _Helper | None:
+    if _under_mpi():
+        return None
+    try:
+        return _Helper()
+    except OSError:
+        return None  # drawn in this process at the end
+
+
 class Plots(Callback):
-    """Writes the run's PNG plots into ``logdir`` when training ends (see the module)."""
+    """Writes the run's PNG plots into ``logdir`` when training ends (see the module).
+
+    ``background``: let a helper process import matplotlib while training runs (default).
+    """
 
     order = -10
     root_only = True
+    _spare: _Helper | None = None  # started by prestart(), taken by the next Plots
 
-    def __init__(self, logdir: str | os.PathLike[str]) -> None:
+    @classmethod
+    def prestart(cls) -> None:
+        """Start the helper process now (e.g. before the data are read), so that matplotlib is
+        ready when training ends; the next ``Plots`` with ``background`` takes it."""
+        if cls._spare is None:
+            cls._spare = _start_helper()
+
+    def __init__(self, logdir: str | os.PathLike[str], background: bool = True) -> None:
         self.logdir = Path(logdir)
+        self.background = background
         self.lr: list[float] = []
         self.first_update = 0  # the global step before the first recorded update
+        self._helper: _Helper | None = None
 
     def on_train_begin(self, trainer: TrainerLike) -> None:
+        if self.background and self._helper is None:
+            self._helper, Plots._spare = Plots._spare, None
+            if self._helper is None:
+                self._helper = _start_helper()
         recorded_until = self.first_update + len(self.lr)
         if recorded_until != trainer.state.global_step:  # a checkpoint without this record
             self.lr = []
@@ -120,11 +226,28 @@ class Plots(Callback):
     def on_batch_end(self, trainer: TrainerLike, step: int, logs: Mapping[str, Any]) -> None:
         self.lr.append(float(logs.get("lr", math.nan)))
 
+    def _draw(self, trainer: TrainerLike) -> None:
+        job = {
+            "logdir": str(self.logdir), "history": [dict(row) for row in trainer.history], "lr": self.lr,
+            "steps_per_epoch": trainer.state.steps_per_epoch, "first_update": self.first_update,
+        }
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            try:
+                helper.draw(job)
+                return
+            except Exception:  # noqa: BLE001 (the helper failed or lacks matplotlib: draw here)
+                pass
+        write_plots(**job)
+
     def on_train_end(self, trainer: TrainerLike, logs: Mapping[str, Any]) -> None:
         if not trainer.history:
+            if self._helper is not None:
+                self._helper.close()
+                self._helper = None
             return
         try:
-            write_plots(self.logdir, trainer.history, self.lr, trainer.state.steps_per_epoch, self.first_update)
+            self._draw(trainer)
         except ImportError:
             trainer.note("Note: plots skipped because matplotlib is not installed (pip install 'descend[train]').")
         except Exception as error:  # plots must never hide the real outcome of a run
