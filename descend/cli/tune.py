@@ -291,18 +291,16 @@ def _check_trial_options(train: Any, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _default_metric(fixed: dict[str, Any], train: Any) -> str:
-    """dev:accuracy for classification, dev:loss for regression."""
-    task = fixed.get("task")
-    if task in ("multiclass", "binary"):
-        return "dev:accuracy"
-    if task == "regression":
-        return "dev:loss"
-    if fixed.get("data") is None:
-        return "dev:accuracy"  # the named image datasets are classification
+    """The task's default monitor (dev:accuracy for classification, dev:loss for regression)."""
     from ..run.builders import load_data
     from ..run.config import RunConfig
     from ..train.tasks import get_task
 
+    task = fixed.get("task")
+    if task not in (None, "auto"):
+        return get_task(task).default_monitor
+    if fixed.get("data") is None:
+        return get_task("multiclass").default_monitor  # the named image datasets are classification
     try:
         splits = load_data(RunConfig.from_flat(dict(fixed)))
     except Exception as error:  # noqa: BLE001
