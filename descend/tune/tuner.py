@@ -119,7 +119,7 @@ class Tuner:
         self.directory = Path(directory)
         self.out = out or (lambda line: print(line, flush=True))
         self.note = note or (lambda line: print(line, file=sys.stderr, flush=True))
-        self.train = train or _train_with_cli
+        self.train = train or _train_run
         self.ran: list[int] = []
 
     # ------------------------------------------------------------------ the loop
@@ -263,7 +263,7 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def _train_with_cli(options: dict[str, Any], callbacks: list[Any]) -> Any:
+def _train_run(options: dict[str, Any], callbacks: list[Any]) -> Any:
     """One ``descend train`` run with extra callbacks, in this process alone (a trial is not
     data-parallel, even under mpiexec), its console output kept in its ``logs.txt`` only
     (``descend tune`` prints one line per trial instead)."""
