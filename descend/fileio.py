@@ -35,7 +35,14 @@ _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
 
 
 class WriteError(OSError):
-    """A file could not be written; the previous version of it (if any) is intact."""
+    """A file could not be written; the previous version of it (if any) is intact.
+
+    ``str()`` is the message alone (it already names the file), without OSError's
+    ``[Errno N] ...: 'file'`` decoration.
+    """
+
+    def __str__(self) -> str:
+        return str(self.strerror or super().__str__())
 
 
 def _describe(error: OSError, path: Path) -> str:

@@ -51,11 +51,15 @@ def _write_errors() -> tuple[type, ...]:
 
 def _with_resume_hint(error: BaseException) -> str:
     """The message of a failed write, with the command that continues the run."""
-    text = str(error)
+    import errno
+
+    text = str(error).rstrip()
     checkpoint = getattr(error, "checkpoint", None)
     path = checkpoint or getattr(error, "path", None) or getattr(error, "filename", None)
     if path:
-        text += f" Free some space, then continue with: descend train --resume {Path(path).parent}"
+        full = getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+        text += f"{'' if text.endswith('.') else '.'} {'Free some space, then c' if full else 'C'}ontinue with: " \
+                f"descend train --resume {Path(path).parent}"
     return text
 
 

@@ -330,3 +330,16 @@ def test_predict_onto_a_full_disk_keeps_the_old_output(tmp_path, table, monkeypa
     assert f"could not write {output}: No space left on device; its previous version is intact" in err
     assert output.read_text() == "old predictions\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_symlinked_log_file_is_never_followed(tmp_path, table, capsys):
+    assert train(tmp_path, table, "--epochs", "1") == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    logs = tmp_path / "run" / "logs.txt"
+    logs.unlink()
+    logs.symlink_to(victim)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2"]) == 1
+    assert "it is a symbolic link" in capsys.readouterr().err
+    assert victim.read_text() == "precious\n"
