@@ -343,3 +343,37 @@ def test_a_symlinked_log_file_is_never_followed(tmp_path, table, capsys):
     assert main(["train", "--resume", str(tmp_path / "run"), "--epochs", "2"]) == 1
     assert "it is a symbolic link" in capsys.readouterr().err
     assert victim.read_text() == "precious\n"
+
+
+# ------------------------------------------------------------------------------ your own table, quick checks
+def test_a_table_with_a_target_around_1e5_learns_and_predicts_in_its_units(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(800, 3))
+    price = 200_000 + 50_000 * x[:, 0] - 20_000 * x[:, 1] + 1_000 * rng.normal(size=800)
+    houses = write_csv(tmp_path / "houses.csv", {"area": x[:, 0].round(4), "rooms": x[:, 1].round(4),
+                                                 "noise": x[:, 2].round(4), "price": price.round(0)})
+    assert main(["train", "--data", str(houses), "--target", "price", "--logdir", str(tmp_path / "run"), *FAST,
+                 "--optimizer", "Adam", "--learning_rate", "0.01", "--epochs", "15"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), "--data", str(houses), "-o", str(tmp_path / "p.csv")]) == 0
+    predicted = np.loadtxt(tmp_path / "p.csv", skiprows=1)
+    assert np.median(np.abs(predicted - price) / price) < 0.05  # in dollars, not standardised units
+
+
+def test_a_smoke_run_takes_a_few_batches_per_epoch(tmp_path, table, capsys):
+    assert train(tmp_path, table, "--epochs", "2", "--limit_batches", "2", "--batch_size", "8") == 0
+    from descend.train.checkpoint import read_metadata
+
+    state = read_metadata(tmp_path / "run" / "checkpoint.safetensors")
+    assert state["global_step"] == 4  # 2 epochs x 2 batches, not 2 x 60
+
+
+def test_a_target_that_switches_the_task_is_announced(tmp_path, table, capsys):
+    text = table.read_text().splitlines()
+    header, rows = text[0], text[1:]
+    rows[5] = rows[5].rsplit(",", 1)[0] + ",-1"  # one -1 among the 0/1 labels
+    odd = tmp_path / "odd.csv"
+    odd.write_text("\n".join([header, *rows]) + "\n")
+    assert train(tmp_path, odd, "--epochs", "1") == 0
+    err = capsys.readouterr().err
+    assert any(line.startswith("Note:") and "-1" in line for line in err.splitlines()), err
