@@ -249,7 +249,13 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
             pctx = parent._ctx
             if pctx is None:
                 if getattr(parent, "_hooks", None) is None:
-                    _accumulate_leaf(parent, pg)
+                    if pg is getattr(parent, "_grad_buffer", None) and parent.grad is None \
+                            and pg.dtype == parent.data.dtype:
+                        # The op wrote it into the leaf's buffer (``grad_destination``): it
+                        # becomes the grad as it is, which is what _accumulate_leaf would do.
+                        parent.grad = pg
+                    else:
+                        _accumulate_leaf(parent, pg)
                 else:
                     entry = hooked_leaves.get(id(parent))
                     if entry is None:

@@ -88,14 +88,17 @@ class Linear(Function):
         x = self.x
         b = inputs[2] if len(inputs) > 2 and inputs[2].requires_grad else None
         grad_b = None
-        if self.activation is not None:
-            if b is not None and grad.dtype == b.data.dtype == self.out.dtype:
-                grad_b = grad_destination(b, grad.dtype)
+        activation = self.activation
+        if activation is not None:
+            out = self.out
+            dtype = grad.dtype
+            if b is not None and dtype == b.data.dtype == out.dtype:
+                grad_b = grad_destination(b, dtype)
                 if grad_b is None:
-                    grad_b = np.empty(b.data.shape, dtype=grad.dtype)
-                grad = activation_backward(grad, self.out, self.activation, grad_b)
+                    grad_b = np.empty(b.data.shape, dtype=dtype)
+                grad = activation_backward(grad, out, activation, grad_b)
             else:
-                grad = activation_backward(grad, self.out, self.activation)
+                grad = activation_backward(grad, out, activation)
         grad_x = grad @ self.weight.T if inputs[0].requires_grad else None
         grad_w = None
         if x.ndim != 2:  # one example (in,), or leading batch axes (..., in): as (rows, in)

@@ -523,8 +523,15 @@ class Optimizer:
     def _sync(self, g: _FlatGroup) -> list[bool] | None:
         """Make the buffers hold the current values; return the skip mask (None: none skipped)."""
         skipped = None
+        grad_views = g.grad_views
+        # One pass for the common case (every value and gradient already in the buffers).
+        for p, dv, gv in zip(g.params, g.data_views, grad_views):
+            if p.data is not dv or p.grad is not gv:
+                break
+        else:
+            return None
         self._sync_data(g)
-        for i, (p, gv) in enumerate(zip(g.params, g.grad_views)):
+        for i, (p, gv) in enumerate(zip(g.params, grad_views)):
             if p.grad is not gv:
                 if p.grad is None:
                     if skipped is None:
