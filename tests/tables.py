@@ -1,7 +1,14 @@
-"""Small CSV tables for the run and command-line tests."""
+"""Helpers of the run and command-line tests: small CSV tables, the real entry point.
+
+(A uniquely named module: ``from conftest import ...`` resolves to whichever conftest.py was
+imported first when several test folders run together.)
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,3 +25,14 @@ def write_csv(path: Path, columns: dict[str, np.ndarray]) -> Path:
         for i in range(n):
             f.write(",".join(str(columns[c][i]) for c in names) + "\n")
     return path
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120, **kwargs):
+    """``python -m descend ARGS`` in a subprocess (the real entry point, exit status and streams)."""
+    full_env = dict(os.environ)
+    full_env.pop("DESCEND_DATA", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "descend", *args], cwd=kwargs.pop("cwd", REPO), env=full_env,
+        capture_output=True, text=True, timeout=timeout, **kwargs,
+    )

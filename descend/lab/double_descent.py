@@ -25,7 +25,12 @@ the lecture's slides):
   falls and then rises to that of the (wild) interpolating solution, while a wide model's
   barely moves;
 * **a label-noise sweep** (Nakkiran et al.'s Figure 4, the lecture's last slide): the same
-  widths around the threshold at several noise levels; the peak grows with the noise.
+  widths around the threshold at several noise levels, on the same images and hidden layer
+  (the first repetition's; at its noise level, the sweep is that repetition); the peak grows
+  with the noise.
+
+The hidden layer of width p is the first p units of the widest one, so the features are
+computed once per draw (for the widest) and every width takes its first p columns.
 """
 
 from __future__ import annotations
@@ -43,35 +48,37 @@ __all__ = ["RandomFeatures", "double_descent"]
 
 
 class RandomFeatures:
-    """The frozen hidden layer: h(x) = (relu((x - mu) W) - c) / s, W ~ N(0, 2/784).
+    """The frozen hidden layers of every width p, from one draw of W ~ N(0, 2/784) (784 x the
+    widest p): h_p(x) = (relu((x - mu) W[:, :p]) - c_p) / s_p.
 
-    ``mu`` is the training inputs' mean, ``c`` the training features' mean and ``s`` scales
-    the training features so that their largest singular value is sqrt(n) (the output layer's
-    squared loss then has curvature at most 2/10 whatever the width, and one learning rate
-    fits all widths). All of these are fixed once the layer is built.
+    The network of width p uses the first p hidden units of the widest one, so relu((x - mu) W)
+    is computed once, for the widest, on the training and the test inputs, and every width
+    takes its first p columns. ``mu`` is the training inputs' mean, ``c_p`` the training
+    features' mean and ``s_p`` scales the training features so that their largest singular value
+    is sqrt(n) (the output layer's squared loss then has curvature at most 2/10 whatever the
+    width, and one learning rate fits all widths). All of these are fixed once the layer is built.
     """
 
-    def __init__(self, x_train: np.ndarray, width: int, rng: np.random.Generator,
-                 weights: np.ndarray | None = None) -> None:
-        d = x_train.shape[1]
+    def __init__(self, x_train: np.ndarray, x_test: np.ndarray, weights: np.ndarray) -> None:
         self.mu = x_train.mean(axis=0)
-        self.W = (weights[:, :width] if weights is not None
-                  else rng.standard_normal((d, width)) * np.sqrt(2.0 / d)).astype(np.float32)
-        raw = self._relu(x_train)
-        self.c = raw.mean(axis=0)
-        raw -= self.c
-        n = len(x_train)
-        self.s = float(np.linalg.norm(raw, 2) / np.sqrt(n)) if min(raw.shape) > 0 else 1.0
-        self.train_features = raw / self.s
+        self.W = weights.astype(np.float32)
+        self.raw_train = self._relu(x_train)
+        self.raw_test = self._relu(x_test)
 
-    def _relu(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum((x - self.mu).astype(np.float32) @ self.W, 0.0)
-
-    def __call__(self, x: np.ndarray, chunk: int = 2000) -> np.ndarray:
+    def _relu(self, x: np.ndarray, chunk: int = 2000) -> np.ndarray:
         out = np.empty((len(x), self.W.shape[1]), dtype=np.float32)
         for i in range(0, len(x), chunk):
-            out[i:i + chunk] = (self._relu(x[i:i + chunk]) - self.c) / self.s
+            out[i:i + chunk] = np.maximum((x[i:i + chunk] - self.mu).astype(np.float32) @ self.W, 0.0)
         return out
+
+    def features(self, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """The training and test features h_p(x) of the network of width p."""
+        raw = self.raw_train[:, :width]
+        c = raw.mean(axis=0)
+        raw = raw - c
+        n = len(raw)
+        s = float(np.linalg.norm(raw, 2) / np.sqrt(n)) if min(raw.shape) > 0 else 1.0
+        return raw / s, (self.raw_test[:, :width] - c) / s
 
 
 def _noisy_labels(y: np.ndarray, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -135,30 +142,39 @@ def _compared(widths: list[int], n: int) -> tuple[int, int, int]:
     return (smaller[-1] if smaller else 0), j_thr, larger[0]
 
 
-def _sweep(splits: Any, n: int, noise: float, widths: Sequence[int], steps: int, n_test: int,
-           rng: np.random.Generator, record: Sequence[int], say: Any, label: str) -> dict[str, Any]:
-    """Train the readout of every width on one draw of (training subset, noise, hidden layer)."""
+def _draw(splits: Any, n: int, n_test: int, widest: int, seed: Sequence[int]) -> dict[str, Any]:
+    """One draw of the training subset, the test subset and the hidden layer (widest width)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(splits.train.x), n, replace=False)
+    tidx = rng.choice(len(splits.test.x), min(n_test, len(splits.test.x)), replace=False)
+    x, x_test = splits.train.x[idx], splits.test.x[tidx]
+    weights = rng.standard_normal((x.shape[1], widest)).astype(np.float32) * np.sqrt(2.0 / x.shape[1])
+    return {"y_clean": splits.train.y[idx], "y_test": splits.test.y[tidx],
+            "layer": RandomFeatures(x, x_test, weights)}
+
+
+def _sweep(draw: dict[str, Any], noise: float, noise_seed: Sequence[int], widths: Sequence[int], steps: int,
+           record: Sequence[int], say: Any, label: str) -> dict[str, Any]:
+    """Train the readout of every width on one draw, its labels flipped with probability ``noise``.
+
+    The flipped labels are the first ``noise * n`` of one random order of the examples
+    (``noise_seed``), so on one draw a higher noise level flips a superset of the labels."""
     from ..autograd import no_grad
     from ..tensor import Tensor
 
     K = 10
-    idx = rng.choice(len(splits.train.x), n, replace=False)
-    x, y_clean = splits.train.x[idx], splits.train.y[idx]
-    y, _ = _noisy_labels(y_clean, noise, rng)
-    tidx = rng.choice(len(splits.test.x), min(n_test, len(splits.test.x)), replace=False)
-    x_test, y_test = splits.test.x[tidx], splits.test.y[tidx]
+    y, _ = _noisy_labels(draw["y_clean"], noise, np.random.default_rng(noise_seed))
+    y_test = draw["y_test"]
     targets = np.eye(K, dtype=np.float32)[y]
     onehot_test = np.eye(K, dtype=np.float32)[y_test]
-    weights = rng.standard_normal((x.shape[1], max(widths))).astype(np.float32) * np.sqrt(2.0 / x.shape[1])
     out: dict[str, Any] = {k: np.zeros(len(widths)) for k in ("train_err", "test_err", "train_mse", "test_mse")}
     out["curves"] = {}
     for j, p in enumerate(widths):
-        layer = RandomFeatures(x, p, rng, weights=weights)
-        f_test = layer(x_test)
-        readout, history = _train_readout(layer.train_features, targets, steps, f_test, y_test, record)
+        f_train, f_test = draw["layer"].features(p)
+        readout, history = _train_readout(f_train, targets, steps, f_test, y_test, record)
         out["curves"][p] = history
         with no_grad():
-            out_train = readout(Tensor(layer.train_features)).data
+            out_train = readout(Tensor(f_train)).data
             out_test = readout(Tensor(f_test)).data
         out["train_err"][j] = np.mean(out_train.argmax(axis=1) != y)
         out["test_err"][j] = np.mean(out_test.argmax(axis=1) != y_test)
@@ -167,6 +183,20 @@ def _sweep(splits: Any, n: int, noise: float, widths: Sequence[int], steps: int,
         say(f"{label}, width {p:5d} ({(p + 1) * K:6d} parameters): train error "
             f"{out['train_err'][j]:.3f}, test error {out['test_err'][j]:.3f}, test sq. loss {out['test_mse'][j]:.3g}")
     return out
+
+
+def _noise_sweep(draw: dict[str, Any], seed: int, label_noise: float, first: dict[str, Any], widths: list[int],
+                 noise_levels: list[float], noise_widths: list[int], steps: int, say: Any) -> dict[float, np.ndarray]:
+    """The test error of ``noise_widths`` at every noise level, on the first repetition's draw;
+    the level of the model-wise sweep (on the same widths) is that sweep's first repetition."""
+    noise_test: dict[float, np.ndarray] = {}
+    for level in noise_levels:
+        if level == label_noise and set(noise_widths) <= set(widths):
+            noise_test[level] = first["test_err"][[widths.index(p) for p in noise_widths]]
+            continue
+        sw = _sweep(draw, level, [seed, 0, 1], noise_widths, steps, (), say, f"label noise {level:.0%}")
+        noise_test[level] = sw["test_err"]
+    return noise_test
 
 
 @experiment
@@ -201,7 +231,9 @@ def double_descent(
             (default 2; quick 1). The first also records the test error along training for
             every width (the heat map).
         noise_levels: label-noise levels of the noise sweep (default 0, 0.1, 0.2, 0.4; quick
-            0, 0.2, 0.4), on widths n/4, n/2, n - 1, 2n, 10n (quick n/4, n - 1, 10n).
+            0, 0.2, 0.4), on widths n/5, n/2, n - 1, 2n, 10n (quick n/5, n - 1, 10n), all on the
+            first repetition's draw (training and test images, hidden layer), the flipped labels
+            growing with the level; the level ``label_noise`` is the first repetition itself.
 
     Returns:
         a :class:`Result` with train/test error and test squared loss per width; checks that the
@@ -218,23 +250,20 @@ def double_descent(
     threshold_width = n - 1  # (p + 1) * 10 = n * 10
     widths = [int(w) for w in (widths or _default_widths(n, quick))]
     noise_levels = [float(v) for v in by_mode(noise_levels, quick, [0.0, 0.2, 0.4], [0.0, 0.1, 0.2, 0.4])]
-    noise_widths = by_mode(None, quick, [n // 4, threshold_width, 10 * n],
-                           [n // 4, n // 2, threshold_width, 2 * n, 10 * n])
+    noise_widths = by_mode(None, quick, [n // 5, threshold_width, 10 * n],
+                           [n // 5, n // 2, threshold_width, 2 * n, 10 * n])
     K = 10
     splits = load_flat_mnist(data_dir, download)
     say(f"n = {n} training examples ({label_noise:.0%} label noise), widths {widths}, "
         f"{steps} steps, {repeats} repetition(s)")
     record = sorted({0, *np.unique(np.round(np.logspace(0, np.log10(steps - 1), 25)).astype(int))})
 
-    sweeps = [_sweep(splits, n, label_noise, widths, steps, n_test, np.random.default_rng([seed, r]),
-                     record if r == 0 else (), say, f"repeat {r + 1}/{repeats}")
+    draws = [_draw(splits, n, n_test, max(max(widths), max(noise_widths)), [seed, r]) for r in range(repeats)]
+    sweeps = [_sweep(draws[r], label_noise, [seed, r, 1], widths, steps, record if r == 0 else (), say,
+                     f"repeat {r + 1}/{repeats}")
               for r in range(repeats)]
     test_err, train_err, test_mse, train_mse, curves, heat_steps, heat = _collect(sweeps, widths)
-    noise_test: dict[float, np.ndarray] = {}
-    for k, level in enumerate(noise_levels):
-        sw = _sweep(splits, n, level, noise_widths, steps, n_test, np.random.default_rng([seed, 100 + k]),
-                    (), say, f"label noise {level:.0%}")
-        noise_test[level] = sw["test_err"]
+    noise_test = _noise_sweep(draws[0], seed, label_noise, sweeps[0], widths, noise_levels, noise_widths, steps, say)
 
     params = np.array([(p + 1) * K for p in widths])
     mean_test = test_err.mean(axis=0)

@@ -49,7 +49,7 @@ FORMULAS = {
 
 def _train_one(model: Any, schedule: Any, variant: str, x: np.ndarray, y: np.ndarray, batch: int,
                total: int, eval_at: set[int], batch_rng: np.random.Generator,
-               evaluate: Callable[[Any], tuple[float, float]]) -> dict[str, Any]:
+               evaluate: Callable[..., tuple[float, float]]) -> dict[str, Any]:
     """Adam with ``schedule`` for ``total`` updates; the rate and loss of every update, the dev
     accuracy at ``eval_at`` and at the end, and whether the rates were the schedule's."""
     from .. import functional as F
@@ -63,7 +63,7 @@ def _train_one(model: Any, schedule: Any, variant: str, x: np.ndarray, y: np.nda
         if step % per_epoch == 0:
             perm = batch_rng.permutation(len(x))
         if step in eval_at:
-            dev.append((step, evaluate(model)[0]))
+            dev.append((step, evaluate(model, fit=False)[0]))
         b = step % per_epoch
         idx = perm[b * batch:(b + 1) * batch]
         lrs.append(opt.lr)  # the rate this update uses
@@ -72,7 +72,7 @@ def _train_one(model: Any, schedule: Any, variant: str, x: np.ndarray, y: np.nda
         loss.backward()
         opt.step()
         losses.append(float(loss.item()))
-    acc, fit = evaluate(model)
+    acc, fit = evaluate(model, fit=True)
     dev.append((total, acc))
     expected = np.array([schedule(t) for t in range(total)])
     return {"lr": np.array(lrs), "loss": np.array(losses), "dev": dev, "final_training_loss": fit,
@@ -186,11 +186,12 @@ def schedule_training(
     n_fit = min(n_train, 10_000)
     t_fit, y_fit = Tensor(x_train[:n_fit]), y_train[:n_fit]
 
-    def evaluate(model: Any) -> tuple[float, float]:
-        """Dev accuracy and the training loss on the first n_fit training images."""
+    def evaluate(model: Any, fit: bool) -> tuple[float, float]:
+        """Dev accuracy and (if ``fit``, else nan) the training loss on the first n_fit
+        training images; the latter is only reported at the end, so only computed there."""
         with no_grad():
             acc = float(np.mean(model(t_dev).data.argmax(axis=1) == y_dev))
-            return acc, float(F.cross_entropy(model(t_fit), y_fit).item())
+            return acc, (float(F.cross_entropy(model(t_fit), y_fit).item()) if fit else float("nan"))
 
     makers = _schedules(lr, total)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEDULES}

@@ -423,6 +423,32 @@ def test_double_descent_heatmap_training_time_and_label_noise(quick_run):
     assert np.all(np.diff(peaks) > 0)
 
 
+def test_double_descent_noise_sweep_at_its_own_level_is_the_first_repetition(quick_run):
+    data = quick_run.data("double-descent")["data"]
+    widths, noise_widths = data["widths"], data["noise_widths"]
+    first = np.array(data["test_error_runs"][0])
+    own = np.array(data["noise_test_error"][str(data["label_noise"])])
+    assert own.tolist() == first[[widths.index(p) for p in noise_widths]].tolist()
+
+
+def test_double_descent_features_of_width_p_are_the_widest_layers_first_p_units():
+    from descend.lab.double_descent import RandomFeatures
+
+    rng = np.random.default_rng(0)
+    x, x_test = rng.random((30, 12)).astype(np.float32), rng.random((7, 12)).astype(np.float32)
+    weights = rng.standard_normal((12, 20)).astype(np.float32)
+    layer = RandomFeatures(x, x_test, weights)
+    mu = x.mean(axis=0)
+    for p in (1, 5, 20):
+        f_train, f_test = layer.features(p)
+        raw, raw_test = (np.maximum((v - mu) @ weights[:, :p], 0.0) for v in (x, x_test))
+        c = raw.mean(axis=0)
+        s = np.linalg.norm(raw - c, 2) / np.sqrt(len(x))
+        np.testing.assert_allclose(f_train, (raw - c) / s, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(f_test, (raw_test - c) / s, rtol=1e-5, atol=1e-6)
+        assert np.linalg.norm(f_train, 2) == pytest.approx(np.sqrt(len(x)), rel=1e-5)
+
+
 def test_trajectories_sgd_zigzags_where_momentum_follows_the_valley(quick_run):
     data = quick_run.data("trajectories")["data"]
     assert data["paths_every"]["quadratic"] == 1

@@ -377,3 +377,25 @@ def test_a_target_that_switches_the_task_is_announced(tmp_path, table, capsys):
     assert train(tmp_path, odd, "--epochs", "1") == 0
     err = capsys.readouterr().err
     assert any(line.startswith("Note:") and "-1" in line for line in err.splitlines()), err
+
+
+def test_two_runs_started_into_one_directory_never_clobber_each_other(tmp_path, table):
+    """The issue's scenario: the same command twice, a moment apart, into one --logdir."""
+    run = tmp_path / "run"
+    commands = [
+        [sys.executable, "-m", "descend", "train", "--data", str(table), "--target", "label", "--logdir", str(run),
+         "--no_plots", "--no_tensorboard", "--hidden_layers", "64", "--batch_size", "8", "--epochs", "3", "--seed", seed]
+        for seed in ("1", "2")
+    ]
+    first = subprocess.Popen(commands[0], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not (run / "options.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    second = subprocess.run(commands[1], cwd=REPO, capture_output=True, text=True, timeout=120)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert second.returncode == 1 and "Traceback" not in second.stderr
+    assert "in use by another descend process" in second.stderr or "already holds a run" in second.stderr
+    options = json.loads((run / "options.json").read_text())
+    assert options["training"]["seed"] == 1  # the first run's, complete
+    assert len((run / "metrics.csv").read_text().strip().splitlines()) == 1 + 3

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from shared_data import REPO, mnist_dir  # noqa: F401  (tests import both from here)
+from tables import write_csv
 
 
 @pytest.fixture
 def mnist() -> Path:
-    path = mnist_dir()
-    if path is None:
-        pytest.skip("MNIST not available (set DESCEND_TEST_MNIST to a directory with the IDX files)")
-    return path
-
-
-def write_csv(path: Path, columns: dict[str, np.ndarray]) -> Path:
-    names = list(columns)
-    n = len(next(iter(columns.values())))
-    with open(path, "w") as f:
-        f.write(",".join(names) + "\n")
-        for i in range(n):
-            f.write(",".join(str(columns[c][i]) for c in names) + "\n")
-    return path
+    return mnist_dir()  # the copy that ships with descend: never skipped
 
 
 @pytest.fixture
@@ -64,16 +50,3 @@ def multiclass_csv(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "animals.csv", {
         "a": x[:, 0].round(5), "b": x[:, 1].round(5), "c": x[:, 2].round(5), "animal": animal,
     })
-
-
-def run_cli(*args: str, env: dict | None = None, timeout: float = 120, **kwargs):
-    """``python -m descend ARGS`` in a subprocess (the real entry point, exit status and streams)."""
-    import subprocess
-
-    full_env = dict(os.environ)
-    full_env.pop("DESCEND_DATA", None)
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "descend", *args], cwd=kwargs.pop("cwd", REPO), env=full_env,
-        capture_output=True, text=True, timeout=timeout, **kwargs,
-    )

@@ -14,7 +14,7 @@ import pytest
 from descend import cli
 from descend.cli import main
 
-from conftest import run_cli, write_csv
+from tables import run_cli, write_csv
 
 FAST = ["--no_plots", "--no_tensorboard", "--hidden_layers", "16", "--batch_size", "32"]
 

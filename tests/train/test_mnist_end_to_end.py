@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, run_cli
+from tables import REPO, run_cli
 
 NOISE = json.loads((Path(__file__).parent / "fixtures" / "torch_mnist_noise.json").read_text())
 SIGMAS = 4.0
