@@ -252,3 +252,45 @@ def test_streaming_load_gives_up_on_a_damaged_file(tmp_path):
     write_idx(path, np.zeros((3, 28, 28), np.uint8))
     assert mnist._stream_unit_float(MNIST, path, "0" * 64, True) is None  # checksum mismatch
     assert mnist._stream_unit_float(MNIST, path, "", False).shape == (3, 28, 28)
+
+
+def test_seed_gradient_is_a_fresh_array_each_backward():
+    """backward() on a scalar seeds with ones from a cache: an op that scales its incoming
+    gradient in place must not change the seed of the next backward."""
+    from descend.tensor import Function
+
+    class SumTimesThree(Function):
+        def forward(self, x):
+            self.shape = x.shape
+            return np.asarray(x.sum())
+
+        def backward(self, grad):
+            grad *= 3  # in place, on the array the engine handed over
+            return (np.full(self.shape, grad, dtype=grad.dtype),)
+
+    for _ in range(3):
+        x = ds.tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
+        SumTimesThree.apply(x).backward()
+        np.testing.assert_array_equal(x.grad, np.full((2, 3), 3.0, dtype=np.float32))
+
+
+@pytest.mark.parametrize("with_y", [True, False])
+def test_reused_batch_buffers_hold_the_indexed_rows(with_y):
+    """The batch gather through the arrays' own ``take`` (reuse_buffers=True) gives the rows
+    that plain indexing gives, the last, shorter batch included."""
+    from descend.data import Dataset
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((23, 4)).astype(np.float32)
+    y = rng.integers(0, 5, size=23) if with_y else None
+    order = np.random.default_rng(7).permutation(23)
+    got = [(xb.copy(), None if yb is None else yb.copy())
+           for xb, yb in Dataset(x, y).batches(5, rng=np.random.default_rng(7), reuse_buffers=True)]
+    assert [len(xb) for xb, _ in got] == [5, 5, 5, 5, 3]
+    for i, (xb, yb) in enumerate(got):
+        index = order[5 * i: 5 * i + 5]
+        np.testing.assert_array_equal(xb, x[index])
+        if with_y:
+            np.testing.assert_array_equal(yb, y[index])
+        else:
+            assert yb is None
