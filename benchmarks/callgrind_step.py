@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,8 +26,8 @@ def _child(workload: str, steps: int, data_dir: str | None) -> None:
     from common import find_mnist, resolve_workload
     from worker_descend import DescendRunner
 
-    spec = dict(workload=resolve_workload(workload), seed=0, data_dir=str(find_mnist(data_dir)),
-                threads=1, _t0=time.perf_counter())
+    spec = {"workload": resolve_workload(workload), "seed": 0,
+            "data_dir": str(find_mnist(data_dir)), "threads": 1, "_t0": time.perf_counter()}
     runner = DescendRunner(spec)
     runner.epoch(50)  # warm-up: buffers, caches, first-call paths
     runner.epoch(steps)
@@ -40,7 +41,7 @@ def _instructions(workload: str, steps: int, data_dir: str | None) -> int:
         if data_dir:
             cmd += ["--data_dir", data_dir]
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-        res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         m = re.search(r"Collected : (\d+)", res.stderr)
         if res.returncode or m is None:
             raise SystemExit(f"callgrind failed:\n{res.stderr[-2000:]}")
@@ -58,6 +59,8 @@ def main() -> None:
     if a.child:
         _child(a.workload, a.long, a.data_dir)
         return
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind not found: install it (apt-get install valgrind) to count instructions")
     short = _instructions(a.workload, a.short, a.data_dir)
     long = _instructions(a.workload, a.long, a.data_dir)
     per_step = (long - short) / (a.long - a.short)
