@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .kernels.elementwise import softmax_xent_grad, softmax_xent_shift
+from .kernels.elementwise import labels_in_range, softmax_xent_grad, softmax_xent_shift
 from .nn.module import Module
 from .tensor import Function, Tensor
 
@@ -121,18 +121,14 @@ def _as_labels(fn: str, target: Any, n: int, classes: int) -> np.ndarray:
             f"{fn}: expected one label per example, shape ({n},), but got labels of shape "
             f"{labels.shape}"
         )
-    if n:
-        # One reduction instead of min and max: viewed as unsigned integers, negative labels
-        # are huge, so the maximum is >= classes exactly when some label is out of range.
-        unsigned = labels if labels.dtype.kind == "u" else labels.view(f"u{labels.dtype.itemsize}")
-        if np.maximum.reduce(unsigned) >= classes:
-            low, high = labels.min(), labels.max()
-            bad = int(low) if low < 0 else int(high)
-            index = int(np.argmax(labels == bad))
-            raise ValueError(
-                f"{fn}: label {bad} (at index {index}) is out of range for {classes} classes; "
-                f"labels must be in 0..{classes - 1}"
-            )
+    if not labels_in_range(labels, classes):
+        low, high = labels.min(), labels.max()
+        bad = int(low) if low < 0 else int(high)
+        index = int(np.argmax(labels == bad))
+        raise ValueError(
+            f"{fn}: label {bad} (at index {index}) is out of range for {classes} classes; "
+            f"labels must be in 0..{classes - 1}"
+        )
     return labels
 
 
@@ -415,13 +411,12 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(self, z, labels, smoothing, reduction):
         n, classes = z.shape
-        rows = np.arange(n)
         self.transposed = transposed = classes <= _TRANSPOSE_MAX_CLASSES
         if transposed:
             e, picked = softmax_xent_shift(z, labels)  # a fresh (C, N) array, one pass
         else:
             e = z - np.maximum.reduce(z, axis=1, keepdims=True)
-            picked = e[rows, labels]
+            picked = e[np.arange(n), labels]
         axis = 0 if transposed else 1
         if smoothing:
             mean_shifted = np.add.reduce(e, axis=axis) / e.dtype.type(classes)
@@ -432,27 +427,28 @@ class SoftmaxCrossEntropy(Function):
             loss -= (1 - smoothing) * picked + smoothing * mean_shifted
         else:
             loss -= picked
-        self.e, self.s, self.labels, self.rows = e, s, labels, rows
+        self.e, self.s, self.labels = e, s, labels
         self.smoothing, self.reduction = smoothing, reduction
         return _reduce(loss, reduction)
 
     def backward(self, grad):
-        n = self.rows.shape[0]
+        n = self.labels.shape[0]
         up = _scale(grad, self.reduction, n)
-        coef = up / self.s
         eps = self.smoothing
         if self.transposed and not eps:
-            return softmax_xent_grad(self.e, coef, self.labels, up), None
+            return softmax_xent_grad(self.e, self.s, self.labels, up), None
+        coef = up / self.s
+        rows = np.arange(n)
         if self.transposed:
             p = np.multiply(self.e.T, coef[:, None], order="C")
         else:
             p = np.multiply(self.e, coef[:, None])
         if eps:
             classes = p.shape[1]
-            p[self.rows, self.labels] -= up * (1 - eps)
+            p[rows, self.labels] -= up * (1 - eps)
             p -= (up * (eps / classes))[..., None] if up.ndim else up * (eps / classes)
         else:
-            p[self.rows, self.labels] -= up
+            p[rows, self.labels] -= up
         return p, None
 
 

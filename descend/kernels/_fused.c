@@ -451,8 +451,10 @@ static PyObject *bias_relu(PyObject *self, PyObject *args)
  * checked by the caller), e (C, N) <- (z - max_c z)^T (the row maximum as np.maximum.reduce
  * takes it: NaN propagates) and picked (N,) <- e[label_i, i]. np.exp / np.add.reduce / np.log
  * follow in NumPy on both paths (NumPy's exp and log are its own, not libm's).
- * xent_grad(e, coef, labels, up, p): p (N, C) <- e^T * coef[:, None], then
- * p[i, label_i] <- p[i, label_i] - up. */
+ * xent_grad(e, s, labels, p, up): p (N, C) <- e^T * coef[:, None] with coef = up / s (one
+ * division per row, as np.divide(up, s) in T), then p[i, label_i] <- p[i, label_i] - up.
+ * labels_in_range(labels, classes): whether every label is in 0..classes-1 (no arithmetic,
+ * so nothing to match bit for bit). */
 #define XENT_SHIFT_BODY(T)                                                                \
     {                                                                                     \
         const T *restrict z = (const T *)b[0].view.buf;                                   \
@@ -474,12 +476,12 @@ static MULTI void xent_shift_kernel(Buf *b, int is64, Py_ssize_t rows, Py_ssize_
 
 #define XENT_GRAD_BODY(T)                                                                 \
     {                                                                                     \
-        const T *restrict e = (const T *)b[0].view.buf, *restrict coef = (const T *)b[1].view.buf; \
+        const T *restrict e = (const T *)b[0].view.buf, *restrict s = (const T *)b[1].view.buf; \
         const long long *restrict y = (const long long *)b[2].view.buf;                   \
         T *restrict p = (T *)b[3].view.buf;                                               \
         const T up = (T)c_up;                                                             \
         for (Py_ssize_t i = 0; i < rows; i++) {                                           \
-            T *pr = p + i * cols; const T c = coef[i];                                    \
+            T *pr = p + i * cols; const T c = up / s[i];                                  \
             for (Py_ssize_t j = 0; j < cols; j++) pr[j] = e[j * rows + i] * c;            \
             pr[y[i]] = pr[y[i]] - up;                                                     \
         }                                                                                 \
@@ -541,13 +543,29 @@ static PyObject *xent_grad(PyObject *self, PyObject *args)
     memset(b, 0, sizeof b);
     char type = is64 ? 'd' : 'f';
     if (get_buf(o[0], &b[0], rows * cols, type, 0, 0, "e") < 0 ||
-        get_buf(o[1], &b[1], rows, type, 0, 0, "coef") < 0 || get_labels(o[2], &b[2], rows) < 0 ||
+        get_buf(o[1], &b[1], rows, type, 0, 0, "s") < 0 || get_labels(o[2], &b[2], rows) < 0 ||
         get_buf(o[3], &b[3], rows * cols, type, 1, 0, "p") < 0) { release(b, 4); return NULL; }
     Py_BEGIN_ALLOW_THREADS
     xent_grad_kernel(b, is64, rows, cols, up);
     Py_END_ALLOW_THREADS
     release(b, 4);
     Py_RETURN_NONE;
+}
+
+static PyObject *labels_in_range(PyObject *self, PyObject *args)
+{
+    PyObject *o;
+    Py_ssize_t n;
+    long long classes;
+    if (!PyArg_ParseTuple(args, "OnL", &o, &n, &classes)) return NULL;
+    Buf b;
+    if (get_labels(o, &b, n) < 0) { release(&b, 1); return NULL; }
+    const long long *y = (const long long *)b.view.buf;
+    /* As unsigned numbers negative labels are huge: one comparison per label. */
+    unsigned long long bad = 0;
+    for (Py_ssize_t i = 0; i < n; i++) bad |= (unsigned long long)y[i] >= (unsigned long long)classes;
+    release(&b, 1);
+    return PyBool_FromLong(!bad);
 }
 
 static PyMethodDef methods[] = {
@@ -559,7 +577,8 @@ static PyMethodDef methods[] = {
      "gz = g * relu'(y) or g * (1 - y^2), and its column sums."},
     {"bias_relu", bias_relu, METH_VARARGS, "h = relu(h + bias) in place."},
     {"xent_shift", xent_shift, METH_VARARGS, "e = (z - max z)^T and the labels' entries."},
-    {"xent_grad", xent_grad, METH_VARARGS, "p = e^T coef, minus up at the labels."},
+    {"xent_grad", xent_grad, METH_VARARGS, "p = e^T (up / s), minus up at the labels."},
+    {"labels_in_range", labels_in_range, METH_VARARGS, "Whether every label is in 0..classes-1."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -15,10 +15,11 @@ import numpy as np
 from . import fused
 
 __all__ = ["bias_activation_", "activation_backward", "softmax_xent_shift", "softmax_xent_grad",
-           "ACTIVATIONS"]
+           "labels_in_range", "ACTIVATIONS"]
 
 ACTIVATIONS = ("relu", "tanh")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_NUMPY = (np.ndarray, np.generic)
 
 
 def _c_ready(*arrays: np.ndarray | None):
@@ -115,17 +116,31 @@ def softmax_xent_shift(z: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, n
     return e, e[labels, np.arange(n)]
 
 
-def softmax_xent_grad(e: np.ndarray, coef: np.ndarray, labels: np.ndarray, up: np.ndarray) -> np.ndarray:
+def softmax_xent_grad(e: np.ndarray, s: np.ndarray, labels: np.ndarray, up: np.ndarray) -> np.ndarray:
     """dL/dz = softmax - onehot, scaled: ``p = e^T * coef[:, None]`` (N, C) with
-    ``coef = up / s``, then ``p[i, label_i] -= up`` (up: the scalar upstream factor, or one
-    per example)."""
+    ``coef = up / s`` (s: the sums of e over the classes), then ``p[i, label_i] -= up`` (up:
+    the scalar upstream factor, or one per example)."""
     classes, n = e.shape
-    k = _c_ready(e, coef)
-    if (k is not None and np.ndim(up) == 0 and n and labels.dtype == np.int64
-            and labels.flags.c_contiguous and coef.shape == (n,)):
+    k = _c_ready(e, s)
+    if (k is not None and isinstance(up, _NUMPY) and up.ndim == 0 and up.dtype == e.dtype and n
+            and labels.dtype == np.int64 and labels.flags.c_contiguous and s.shape == (n,)):
         p = np.empty((n, classes), dtype=e.dtype)
-        k.xent_grad(e, coef, labels, p, e.dtype == np.float64, n, classes, float(up))
+        k.xent_grad(e, s, labels, p, e.dtype == np.float64, n, classes, float(up))
         return p
+    coef = up / s
     p = np.multiply(e.T, coef[:, None], order="C")
     p[np.arange(n), labels] -= up
     return p
+
+
+def labels_in_range(labels: np.ndarray, classes: int) -> bool:
+    """Whether every integer label is in ``0..classes-1``: one pass (in C for int64 labels)."""
+    k = fused()
+    if k is not None and labels.dtype == np.int64 and labels.flags.c_contiguous:
+        return k.labels_in_range(labels, labels.size, classes)
+    if not labels.size:
+        return True
+    # One reduction instead of min and max: viewed as unsigned integers, negative labels are
+    # huge, so the maximum is >= classes exactly when some label is out of range.
+    unsigned = labels if labels.dtype.kind == "u" else labels.view(f"u{labels.dtype.itemsize}")
+    return bool(np.maximum.reduce(unsigned, axis=None) < classes)
