@@ -281,6 +281,46 @@ def test_softmax_cross_entropy_kernels_are_bit_identical(dtype, reduction):
                 assert _same_bits(np.asarray(a), np.asarray(b)), (n, classes, specials)
 
 
+@needs_c
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_cross_entropy_gradient_kernel_divides_like_numpy(dtype):
+    # The kernel computes coef = up / s itself: any upstream factor, not only 1 / N.
+    from descend.kernels.elementwise import softmax_xent_grad, softmax_xent_shift
+
+    rng = np.random.default_rng(12)
+    for n, classes in [(1, 2), (50, 10), (13, 32)]:
+        z = (rng.standard_normal((n, classes)) * 4).astype(dtype)
+        y = rng.integers(0, classes, n)
+        for up in (dtype(1) / dtype(n), dtype(0.37), dtype(-3e-5), dtype(np.inf)):
+            outs = []
+            for backend in ("c", "numpy"):
+                with kernels.using(backend), np.errstate(all="ignore"):
+                    e, _ = softmax_xent_shift(z, y)
+                    np.exp(e, out=e)
+                    s = np.add.reduce(e, axis=0)
+                    outs.append(softmax_xent_grad(e, s, y, np.asarray(up)))
+            assert _same_bits(*outs), (n, classes, up)
+
+
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+def test_label_range_check_agrees_with_the_definition(backend):
+    from descend.kernels.elementwise import labels_in_range
+
+    if backend == "c" and not kernels.available():
+        pytest.skip("the C extension is not built")
+    rng = np.random.default_rng(13)
+    cases = [np.zeros(0, np.int64), np.array([0, 9]), np.array([10]), np.array([-1]),
+             np.array([np.iinfo(np.int64).min]), np.array([3], np.int32), np.array([-2], np.int32),
+             np.array([7, 250], np.uint8), np.arange(20)[::2]]  # strided: the NumPy path
+    for _ in range(200):
+        n = int(rng.integers(1, 60))
+        cases.append(rng.integers(-2, 12, n) if rng.random() < 0.5 else rng.integers(0, 10, n))
+    with kernels.using(backend):
+        for labels in cases:
+            expected = bool(np.all((labels >= 0) & (labels < 10)))
+            assert labels_in_range(labels, 10) is expected, labels
+
+
 def test_descend_version_names_the_kernel_path():
     env = dict(os.environ, DESCEND_KERNELS="numpy")
     out = subprocess.run([sys.executable, "-m", "descend", "--version"], env=env,
