@@ -33,6 +33,7 @@ from common import WORKLOADS, BenchError, find_mnist, resolve_workload  # noqa: 
 WORKERS = {
     "descend": ("worker_descend.py", None),
     "descend-numpy": ("worker_descend.py", "numpy-kernels"),
+    "descend-ftz": ("worker_descend.py", "flush-denormal"),
     "torch": ("worker_torch.py", None),
     "torch-fused": ("worker_torch.py", "fused"),
     "jax": ("worker_jax.py", None),
@@ -164,6 +165,7 @@ def run_workload(key: str, args, frameworks: list[str]) -> dict:
         "descend/floor": ratio("descend", "floor"),
         "descend/jax": ratio("descend", "jax"),
         "descend-numpy/floor": ratio("descend-numpy", "floor"),
+        "descend-ftz/floor": ratio("descend-ftz", "floor"),
         "descend/jax-step": ratio("descend", "jax-step"),
         "jax/floor": ratio("jax", "floor"),
         "jax-step/floor": ratio("jax-step", "floor"),
@@ -281,6 +283,7 @@ def fmt(x, spec=".3f"):
 
 
 COLUMNS = [("descend", "descend"), ("descend-numpy", "descend NumPy kernels"),
+           ("descend-ftz", "descend flush-denormal"),
            ("torch", "PyTorch"), ("torch-fused", "PyTorch fused"), ("jax", "JAX scan"),
            ("jax-step", "JAX per-step"), ("numpy", "hand NumPy"), ("floor", "matmul floor")]
 
@@ -353,7 +356,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frameworks", default="descend,descend-numpy,torch,torch-fused,jax,jax-step,numpy,floor",
                    help="comma-separated; those not installed are skipped (descend-numpy: "
                    "descend with DESCEND_KERNELS=numpy, whose final parameters must equal "
-                   "descend's; jax: jit + lax.scan over the epoch; jax-step: a jitted step per batch)")
+                   "descend's; descend-ftz: descend with descend.kernels.set_flush_denormal(True), not run "
+                   "unless named; jax: jit + lax.scan over the epoch; jax-step: a jitted step per batch)")
     p.add_argument("--epochs", type=int, default=5, help="timed epochs per framework")
     p.add_argument("--warmup", type=int, default=1, help="untimed epochs first (JAX compiles)")
     p.add_argument("--max_steps", type=int, default=None, help="cut every epoch to this many steps")

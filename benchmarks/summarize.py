@@ -11,7 +11,8 @@ import json
 import statistics
 import sys
 
-PAIRS = [("descend", "floor"), ("descend-numpy", "floor"), ("numpy", "floor"), ("jax", "floor"),
+PAIRS = [("descend", "floor"), ("descend-numpy", "floor"), ("descend-ftz", "floor"),
+         ("numpy", "floor"), ("jax", "floor"),
          ("jax-step", "floor"), ("torch", "floor"), ("descend", "numpy"), ("descend", "jax-step"),
          ("descend", "jax"), ("descend", "torch"), ("descend", "torch-fused")]
 

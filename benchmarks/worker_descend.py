@@ -19,6 +19,11 @@ class DescendRunner:
         from descend.functional import cross_entropy
         self.import_s = time.perf_counter() - t0
         self.ds, self.cross_entropy = ds, cross_entropy
+        if spec.get("variant") == "flush-denormal":  # opt-in: subnormals read and written as 0
+            import descend.kernels
+
+            if not descend.kernels.set_flush_denormal(True):
+                raise RuntimeError("descend.kernels.set_flush_denormal is not supported here")
         blas = set_blas_threads(spec.get("threads"))
         w = spec["workload"]
         splits = load_mnist(spec.get("data_dir"), flatten=True, download=False)

@@ -321,6 +321,46 @@ def test_label_range_check_agrees_with_the_definition(backend):
             assert labels_in_range(labels, 10) is expected, labels
 
 
+def _subnormal_trajectory(backend, dtype):
+    """Adam on gradients that are partly subnormal or zero, so the moments become subnormal."""
+    tiny = np.finfo(dtype).tiny
+    rng = np.random.default_rng(14)
+    p = ds.tensor(rng.standard_normal(64).astype(dtype), requires_grad=True)
+    with kernels.using(backend), np.errstate(all="ignore"):
+        opt = optim.Adam([p], lr=1e-2, betas=(0.5, 0.6), eps=1e-30)
+        for k in range(30):
+            g = rng.standard_normal(64).astype(dtype) * tiny * dtype(0.25)  # subnormal
+            g[::4] = rng.standard_normal(16) if k < 3 else 0.0  # normal, then zero: decays
+            p.grad = g
+            opt.step()
+    return [p.data.tobytes()] + [a.tobytes() for a in opt.state_dict()["state"][0].values()]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flush_denormal_is_opt_in_and_keeps_both_paths_identical(dtype):
+    if not kernels.available():
+        pytest.skip("the C extension is not built: set_flush_denormal is not supported")
+    subnormal = np.array([np.finfo(dtype).tiny / 4], dtype)
+    assert kernels.flush_denormal() is False  # the default: exact IEEE arithmetic
+    assert (subnormal * dtype(1))[0] != 0
+    exact = _subnormal_trajectory("c", dtype)
+    assert exact == _subnormal_trajectory("numpy", dtype)
+    try:
+        if not kernels.set_flush_denormal(True):
+            pytest.skip("flushing subnormals is not supported on this CPU")
+        assert kernels.flush_denormal() is True
+        assert (subnormal * dtype(1))[0] == 0  # NumPy's own arithmetic in this thread too
+        flushed = _subnormal_trajectory("c", dtype)
+        assert flushed == _subnormal_trajectory("numpy", dtype)
+        assert flushed != exact  # the mode took effect in the kernels
+    finally:
+        kernels.set_flush_denormal(False)
+    assert kernels.flush_denormal() is False
+    assert (subnormal * dtype(1))[0] != 0
+    with pytest.raises(TypeError, match="True or False"):
+        kernels.set_flush_denormal(1)
+
+
 def test_descend_version_names_the_kernel_path():
     env = dict(os.environ, DESCEND_KERNELS="numpy")
     out = subprocess.run([sys.executable, "-m", "descend", "--version"], env=env,

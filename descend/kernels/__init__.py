@@ -30,7 +30,8 @@ import os
 from types import ModuleType
 from typing import Iterator
 
-__all__ = ["backend", "available", "use", "using", "fused", "ENV", "BACKENDS"]
+__all__ = ["backend", "available", "use", "using", "fused", "set_flush_denormal", "flush_denormal",
+           "ENV", "BACKENDS"]
 
 ENV = "DESCEND_KERNELS"
 BACKENDS = ("c", "numpy")
@@ -110,6 +111,36 @@ def using(name: str) -> Iterator[None]:
         yield
     finally:
         _active = previous
+
+
+def set_flush_denormal(enabled: bool) -> bool:
+    """Flush subnormal floats to zero in the calling thread (``True``), or compute with them
+    exactly again (``False``, the default); return whether the mode could be set, as
+    ``torch.set_flush_denormal`` does (True on x86-64 with the C extension built, else False
+    and nothing changes).
+
+    Subnormal numbers (magnitude below 1.18e-38 in float32) are handled in microcode by x86
+    CPUs, tens of times slower than other floats. Training makes them: Adam's first moment of a
+    weight whose gradient is zero for many steps (e.g. of an MNIST border pixel that is rarely
+    nonzero) decays geometrically into the subnormal range, and on W1 about 3 % of them are
+    subnormal after an epoch, which makes the Adam pass about twice as long (docs/performance.md).
+
+    Flushing sets the thread's FTZ and DAZ modes: subnormal inputs read as zero, subnormal
+    results become zero. Every float operation of the thread follows it - descend's kernels,
+    NumPy's own, a single-threaded BLAS - so the compiled and NumPy kernels still agree bit for
+    bit, but the arithmetic is no longer strict IEEE: values below 1.18e-38 (float32) or
+    2.2e-308 (float64) become 0. Other threads keep their own mode.
+    """
+    if not isinstance(enabled, bool):
+        raise TypeError(f"set_flush_denormal takes True or False, got {enabled!r}")
+    if _extension is None:
+        return False
+    return bool(_extension.set_flush_denormal(enabled))
+
+
+def flush_denormal() -> bool:
+    """Whether the calling thread flushes subnormal floats to zero (``set_flush_denormal``)."""
+    return _extension is not None and bool(_extension.flush_denormal())
 
 
 def describe() -> str:

@@ -568,6 +568,41 @@ static PyObject *labels_in_range(PyObject *self, PyObject *args)
     return PyBool_FromLong(!bad);
 }
 
+/* ------------------------------------------------------- subnormal numbers
+ * Opt-in flush-to-zero (FTZ: subnormal results become zero) and denormals-are-zero (DAZ:
+ * subnormal inputs are read as zero) for the calling thread, as torch.set_flush_denormal.
+ * Subnormal arithmetic is done in microcode on x86 CPUs: W1's Adam first moments of rarely
+ * active inputs decay into the subnormal range, and the Adam pass then takes about twice as
+ * long (docs/performance.md, "Third round"). The mode is a property of the thread (MXCSR), so
+ * it changes NumPy's own float operations in that thread the same way: the compiled and the
+ * NumPy kernels stay bit-identical to each other, no longer to strict IEEE arithmetic. */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <xmmintrin.h>
+#define FTZ_DAZ 0x8040u /* MXCSR bit 15 (flush to zero) and bit 6 (denormals are zero) */
+#endif
+
+static PyObject *set_flush_denormal(PyObject *self, PyObject *arg)
+{
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) return NULL;
+#ifdef FTZ_DAZ
+    unsigned int csr = _mm_getcsr();
+    _mm_setcsr(on ? (csr | FTZ_DAZ) : (csr & ~FTZ_DAZ));
+    Py_RETURN_TRUE;
+#else
+    Py_RETURN_FALSE;
+#endif
+}
+
+static PyObject *flush_denormal(PyObject *self, PyObject *unused)
+{
+#ifdef FTZ_DAZ
+    return PyBool_FromLong((_mm_getcsr() & FTZ_DAZ) == FTZ_DAZ);
+#else
+    Py_RETURN_FALSE;
+#endif
+}
+
 static PyMethodDef methods[] = {
     {"adam", adam, METH_VARARGS, "Fused Adam / AdamW update (see descend.optim.transforms)."},
     {"sgd", sgd, METH_VARARGS, "Fused SGD update (see descend.optim.transforms)."},
@@ -579,6 +614,9 @@ static PyMethodDef methods[] = {
     {"xent_shift", xent_shift, METH_VARARGS, "e = (z - max z)^T and the labels' entries."},
     {"xent_grad", xent_grad, METH_VARARGS, "p = e^T (up / s), minus up at the labels."},
     {"labels_in_range", labels_in_range, METH_VARARGS, "Whether every label is in 0..classes-1."},
+    {"set_flush_denormal", set_flush_denormal, METH_O,
+     "Flush subnormal floats to zero (FTZ + DAZ) in this thread, or stop; True if supported."},
+    {"flush_denormal", flush_denormal, METH_NOARGS, "Whether this thread flushes subnormals."},
     {NULL, NULL, 0, NULL},
 };
 
