@@ -2,7 +2,7 @@
 workload, and a breakdown of the step into its phases (gather, forward, loss, backward,
 optimizer) timed with perf_counter.
 
-    python benchmarks/profile_step.py W1 [--steps 1100] [--top 25]
+    python benchmarks/profile_step.py W1 [--steps 1100] [--top 25] [--flush-denormal]
 """
 
 from __future__ import annotations
@@ -60,7 +60,13 @@ def main() -> None:
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--data_dir", default=None)
+    p.add_argument("--flush-denormal", action="store_true",
+                   help="descend.kernels.set_flush_denormal(True) first (subnormals read and written as 0)")
     args = p.parse_args()
+    if args.flush_denormal:
+        import descend.kernels
+
+        print("set_flush_denormal:", descend.kernels.set_flush_denormal(True))
     spec = dict(workload=resolve_workload(args.workload), seed=0, data_dir=str(find_mnist(args.data_dir)),
                 threads=args.threads, _t0=time.perf_counter())
     runner = DescendRunner(spec)
