@@ -60,7 +60,7 @@ def main() -> None:
     p.add_argument("--fractions", default="0,0.03,0.3")
     args = p.parse_args()
     print(set_blas_threads(1))
-    import descend.kernels as kernels
+    from descend import kernels
 
     print(kernels.describe())
     print("| subnormal first moments | Adam.step us, IEEE | Adam.step us, set_flush_denormal(True) |")
