@@ -25,12 +25,23 @@ def _mnist_dir():
 pytestmark = pytest.mark.skipif(_mnist_dir() is None, reason="MNIST is not available here")
 
 
+def _flush_denormal_supported() -> bool:
+    from descend import kernels
+
+    supported = kernels.set_flush_denormal(False)  # False: changes nothing, says whether it could
+    return supported
+
+
 def test_quick_run_writes_json(tmp_path):
     out = tmp_path / "bench.json"
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    frameworks = "descend,descend-numpy,torch,jax,jax-step,numpy,floor"
+    ftz = _flush_denormal_supported()
+    if ftz:  # descend with set_flush_denormal(True)
+        frameworks += ",descend-ftz"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--max_steps", "5",
-         "--workloads", "W1,W5,IMPORT", "--frameworks", "descend,descend-numpy,torch,jax,jax-step,numpy,floor", "--json", str(out), "--data_dir", _mnist_dir()],
+         "--workloads", "W1,W5,IMPORT", "--frameworks", frameworks, "--json", str(out), "--data_dir", _mnist_dir()],
         capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -41,6 +52,8 @@ def test_quick_run_writes_json(tmp_path):
         assert descend["median_s"] > 0 and descend["peak_rss_mb"] > 0
         assert 0.0 <= descend["dev_acc"] <= 1.0
         assert results["workloads"][key]["frameworks"]["floor"]["median_s"] > 0
+        if ftz:
+            assert results["workloads"][key]["frameworks"]["descend-ftz"]["median_s"] > 0
     assert results["imports"]["median_s"]["descend"] > 0
     assert results["imports"]["heavy_modules_loaded"] == "[]"
 
