@@ -348,7 +348,8 @@ def report(results: dict) -> str:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The harness's options (also those of ``descend bench``)."""
     p.add_argument("--data_dir", default=None,
-                   help="directory with MNIST's IDX files (default: $DESCEND_DATA, then the user cache ~/.cache/descend/datasets)")
+                   help="directory with MNIST's IDX files (default: $DESCEND_DATA, then the user cache "
+                   "~/.cache/descend/datasets, then the copy that ships with descend)")
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
                    help="comma-separated subset of W1..W5, E2E and IMPORT (default: all), or "
                    "sweep variants BASE@mods: bN batch, wN hidden width, dN hidden layers, "

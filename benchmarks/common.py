@@ -75,20 +75,31 @@ class BenchError(Exception):
     (``descend bench`` turns it into its ``error:`` line, bench.py prints it and exits 2)."""
 
 
+def _shipped_mnist() -> Path | None:
+    """The MNIST copy that ships with descend (package data), found without importing descend
+    (a worker imports only what it measures)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("descend")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "data" / "bundled" / "mnist"
+
+
 def find_mnist(data_dir: str | None) -> Path:
-    """The directory holding MNIST's four IDX files: --data_dir, $DESCEND_DATA, or the cache."""
+    """The directory holding MNIST's four IDX files: --data_dir, $DESCEND_DATA, the cache, or
+    the copy that ships with descend (so the benchmark runs offline right after installation)."""
     tried = []
-    for base in (data_dir, os.environ.get("DESCEND_DATA"),
-                 str(Path.home() / ".cache" / "descend" / "datasets")):
-        if not base:
-            continue
-        for d in (Path(base), Path(base) / "mnist"):
-            tried.append(str(d))
-            if all((d / f).exists() or (d / (f + ".gz")).exists() for f in MNIST_FILES):
-                return d
+    bases = [data_dir, os.environ.get("DESCEND_DATA"), str(Path.home() / ".cache" / "descend" / "datasets")]
     if data_dir and not Path(data_dir).is_dir():
         raise BenchError(f"--data_dir {data_dir}: no such directory; pass the directory holding "
                          "MNIST's four IDX files (gzipped or not)")
+    dirs = [d for base in bases if base for d in (Path(base), Path(base) / "mnist")]
+    shipped = None if data_dir else _shipped_mnist()
+    for d in dirs + ([shipped] if shipped is not None else []):
+        tried.append(str(d))
+        if all((d / f).exists() or (d / (f + ".gz")).exists() for f in MNIST_FILES):
+            return d
     raise BenchError("MNIST not found; looked in " + ", ".join(tried)
                      + ". Pass --data_dir DIR holding the four IDX files (gzipped or not).")
 

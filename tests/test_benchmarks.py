@@ -115,3 +115,18 @@ def test_ctrl_c_during_start_up_is_a_clean_interrupt(tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip().endswith("descend bench: interrupted"), err
+
+
+def test_bench_finds_the_mnist_that_ships_with_descend(tmp_path, monkeypatch):
+    """Offline, with an empty home and no $DESCEND_DATA, `descend bench` reads the shipped copy
+    (it used to look only in --data_dir, $DESCEND_DATA and the cache, and stopped there)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("DESCEND_DATA", raising=False)
+    assert find_mnist(None) == mnist_dir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    run = subprocess.run([sys.executable, "-m", "descend", "bench", "--quick", "--workloads", "W2",
+                          "--frameworks", "descend,floor", "--json", str(tmp_path / "b.json")],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    result = json.loads((tmp_path / "b.json").read_text())["workloads"]["W2"]["frameworks"]
+    assert result["descend"]["median_s"] > 0 and result["floor"]["median_s"] > 0
