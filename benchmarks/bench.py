@@ -299,8 +299,46 @@ def spread(fw: dict, a: str, b: str) -> str:
     return f"{median(pairs):.2f} [{min(pairs):.2f}-{max(pairs):.2f}]"
 
 
+# OpenBLAS kernel families that use AVX-512 (the others, e.g. Haswell and Zen, stop at AVX2)
+AVX512_BLAS_CORES = ("skylakex", "cooperlake", "sapphirerapids")
+
+
+def cpu_has_avx512() -> bool:
+    """Whether this CPU has AVX-512 (Linux's /proc/cpuinfo; False where it cannot tell)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " avx512f" in line for line in f)
+    except OSError:
+        return False
+
+
+def blas_note(results: dict) -> str | None:
+    """A note when NumPy's OpenBLAS runs AVX2 kernels on an AVX-512 CPU: then the floor and
+    every NumPy-based column (descend's included) use slower products than XLA compiles."""
+    blas = None
+    for r in results["workloads"].values():
+        for name in ("floor", "descend", "numpy"):
+            blas = blas or ((r["frameworks"].get(name) or {}).get("info") or {}).get("blas")
+    if not blas or not blas.startswith("openblas") or not results["machine"].get("avx512"):
+        return None
+    core = blas.split()[2] if len(blas.split()) > 2 else "?"
+    if core.lower() in AVX512_BLAS_CORES:
+        return None
+    pinned = results["machine"].get("openblas_env", {}).get("OPENBLAS_CORETYPE")
+    why = f" (OPENBLAS_CORETYPE={pinned} in the environment)" if pinned else ""
+    return (f"note: NumPy's OpenBLAS runs its {core} kernels, without AVX-512,{why} on this "
+            "AVX-512 CPU: "
+            "the floor and every NumPy-based column use them, while JAX's XLA compiles for "
+            "AVX-512; OPENBLAS_CORETYPE=SkylakeX selects OpenBLAS's AVX-512 kernels "
+            "(docs/performance.md, \"NumPy's BLAS kernels\")")
+
+
 def report(results: dict) -> str:
-    lines = [results.get("kernels", ""), ""]
+    lines = [results.get("kernels", "")]
+    note = blas_note(results)
+    if note:
+        lines.append(note)
+    lines.append("")
     present = [(k, name) for k, name in COLUMNS
                if any(k in r["frameworks"] for r in results["workloads"].values())]
     head = ("| workload | " + " | ".join(f"{name} s" for _, name in present)
@@ -441,7 +479,8 @@ def _run(args: argparse.Namespace) -> int:
     results = dict(
         machine=dict(python=platform.python_version(), platform=platform.platform(),
                      cpus=os.cpu_count(), threads=args.threads,
-                     openblas_env={k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")}),
+                     openblas_env={k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+                     avx512=cpu_has_avx512()),
         settings=dict(epochs=args.epochs, warmup=args.warmup, max_steps=args.max_steps,
                       seed=args.seed, frameworks=frameworks, skipped=skipped),
         workloads={})

@@ -130,3 +130,17 @@ def test_bench_finds_the_mnist_that_ships_with_descend(tmp_path, monkeypatch):
     assert run.returncode == 0, run.stderr
     result = json.loads((tmp_path / "b.json").read_text())["workloads"]["W2"]["frameworks"]
     assert result["descend"]["median_s"] > 0 and result["floor"]["median_s"] > 0
+
+
+@pytest.mark.parametrize("core,avx512,expected", [
+    ("Haswell", True, True), ("Zen", True, True), ("SkylakeX", True, False), ("Haswell", False, False)])
+def test_the_report_says_when_numpys_blas_skips_avx512(core, avx512, expected):
+    import bench
+
+    info = {"blas": f"openblas 0.3.31 {core} threads=1"}
+    results = dict(machine=dict(avx512=avx512, openblas_env={"OPENBLAS_CORETYPE": core}),
+                   workloads={"W1": dict(frameworks={"floor": dict(info=info)})})
+    note = bench.blas_note(results)
+    assert (note is not None) == expected
+    if expected:
+        assert f"its {core} kernels" in note and f"OPENBLAS_CORETYPE={core}" in note
