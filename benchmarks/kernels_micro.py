@@ -73,7 +73,7 @@ def main() -> None:
         for name, kwargs in OPTIMIZERS:
             t = {b: per_call(optimizer_step(name, kwargs, sizes, b), calls, args.repeat) for b in ("c", "numpy")}
             n = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-            print(f"| {name} {kwargs or ''} step | {label} {n:,} params | {t['c']:.1f} | {t['numpy']:.1f} | {t['numpy'] / t['c']:.2f} |")
+            print(f"| {name}{' ' + str(kwargs) if kwargs else ''} step | {label} {n:,} params | {t['c']:.1f} | {t['numpy']:.1f} | {t['numpy'] / t['c']:.2f} |")
     rng = np.random.default_rng(1)
     for shape in ((50, 128), (256, 512)):
         h = rng.standard_normal(shape).astype(np.float32)
