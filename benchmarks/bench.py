@@ -326,11 +326,10 @@ def blas_note(results: dict) -> str | None:
         return None
     pinned = results["machine"].get("openblas_env", {}).get("OPENBLAS_CORETYPE")
     why = f" (OPENBLAS_CORETYPE={pinned} in the environment)" if pinned else ""
-    return (f"note: NumPy's OpenBLAS runs its {core} kernels, without AVX-512,{why} on this "
-            "AVX-512 CPU: "
-            "the floor and every NumPy-based column use them, while JAX's XLA compiles for "
-            "AVX-512; OPENBLAS_CORETYPE=SkylakeX selects OpenBLAS's AVX-512 kernels "
-            "(docs/performance.md, \"NumPy's BLAS kernels\")")
+    return (f"note: NumPy's OpenBLAS runs its {core} kernels{why}, which do not use AVX-512, "
+            "on this AVX-512 CPU: the floor and every NumPy-based column use them, while JAX's "
+            "XLA compiles for AVX-512; OPENBLAS_CORETYPE=SkylakeX selects OpenBLAS's AVX-512 "
+            "kernels (docs/performance.md, \"Fourth round: NumPy's BLAS kernels\")")
 
 
 def report(results: dict) -> str:
