@@ -400,3 +400,13 @@ except RuntimeError as e:
     assert out.returncode == 0, out.stderr
     assert "kernels: numpy (C extension not built: no compiled _fused module; there was no C compiler" in out.stdout
     assert "refused: descend's C extension is not built" in out.stdout
+
+
+def test_descend_version_names_numpys_blas_and_its_pinned_kernels():
+    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell")
+    out = subprocess.run([sys.executable, "-m", "descend", "--version"], env=env,
+                         capture_output=True, text=True, check=True)
+    assert "; BLAS: " in out.stdout
+    pytest.importorskip("threadpoolctl")
+    if "openblas" in out.stdout:
+        assert "Haswell" in out.stdout and "kernels pinned by OPENBLAS_CORETYPE=Haswell" in out.stdout

@@ -271,12 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    from .. import __version__
-
-    from ..kernels import describe as kernels_path
-
-    parser.add_argument("--version", action="version",
-                        version=f"descend {__version__} ({kernels_path()})")
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="show descend's version, its kernel path and NumPy's BLAS, and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
     for cmd in COMMANDS.values():
         p = parser.commands[cmd.name] = sub.add_parser(
@@ -397,6 +393,37 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # =========================================================================== shared pieces
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: what a performance question needs first, worked out only when asked."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .. import __version__
+        from ..kernels import describe as kernels_path
+
+        print(f"descend {__version__} ({kernels_path()}; BLAS: {blas_description()})")
+        parser.exit()
+
+
+def blas_description() -> str:
+    """NumPy's BLAS library, version, kernel family and threads (threadpoolctl), and the
+    OPENBLAS_CORETYPE that pins its kernels, if set: e.g. ``openblas 0.3.31 Haswell, 2
+    threads, kernels pinned by OPENBLAS_CORETYPE=Haswell``."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl to see it)"
+    import numpy  # noqa: F401 (loads the BLAS that threadpoolctl then finds)
+
+    pools = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    parts = [" ".join(str(x) for x in (i.get("internal_api"), i.get("version"), i.get("architecture")) if x)
+             + f", {i.get('num_threads')} thread{'s' if i.get('num_threads') != 1 else ''}" for i in pools]
+    text = "; ".join(parts) or "none found"
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    if pinned and any(i.get("internal_api") == "openblas" for i in pools):
+        text += f", kernels pinned by OPENBLAS_CORETYPE={pinned}"
+    return text
 
 
 @contextlib.contextmanager
