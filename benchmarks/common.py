@@ -76,14 +76,14 @@ class BenchError(Exception):
 
 
 def _shipped_mnist() -> Path | None:
-    """The MNIST copy that ships with descend (package data), found without importing descend
-    (a worker imports only what it measures)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("descend")
-    if spec is None or spec.origin is None:
+    """The MNIST copy that ships with descend (``descend.data.locations``), or None without
+    descend. Only the orchestrator gets here: workers are handed an explicit data_dir, so a
+    worker still imports only what it measures."""
+    try:
+        from descend.data.locations import BUNDLED_DATA_DIRS
+    except ImportError:
         return None
-    return Path(spec.origin).parent / "data" / "bundled" / "mnist"
+    return BUNDLED_DATA_DIRS[0] / "mnist"
 
 
 def find_mnist(data_dir: str | None) -> Path:

@@ -414,8 +414,6 @@ def blas_description() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "unknown (pip install threadpoolctl to see it)"
-    import numpy  # noqa: F401 (loads the BLAS that threadpoolctl then finds)
-
     pools = [i for i in threadpool_info() if i.get("user_api") == "blas"]
     parts = [" ".join(str(x) for x in (i.get("internal_api"), i.get("version"), i.get("architecture")) if x)
              + f", {i.get('num_threads')} thread{'s' if i.get('num_threads') != 1 else ''}" for i in pools]
